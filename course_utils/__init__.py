@@ -1,0 +1,15 @@
+"""Helpers for the weight-initialization course.
+
+One module per concept, each small enough to read in one sitting:
+
+- ``data``          MNIST: the offline 5000-digit subset, or full MNIST from an ``mnist.npz``
+- ``network``       the post's 4-layer ConvNet, run on weights the notebook creates
+- ``initializers``  fan-in / fan-out and the N(0, 1), He, Xavier, ... recipes
+- ``training``      plain gradient descent on batches of 100, as the original did it
+- ``stats``         per-layer statistics of the named outputs, and a verdict
+- ``plots``         histograms, logits and predictions, training curves
+- ``experiments``   the post's three experiments and the numbers it reports
+- ``widgets``       the interactive playground (imported on its own: it needs ipywidgets)
+"""
+
+__version__ = "0.1.0"

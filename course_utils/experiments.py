@@ -1,0 +1,167 @@
+"""The post's three experiments in one place, with the numbers the post reports.
+
+Each experiment is a way to create the five weight tensors plus the learning rate the original
+used. The notebooks create the same weights in plain sight and check that they match these
+recipes; ``python -m course_utils reproduce`` and notebook 04 run them from here.
+"""
+
+from dataclasses import dataclass
+import math
+
+import numpy as np
+import tensorflow as tf
+
+from .initializers import fan_in_fan_out
+from .network import WEIGHT_SHAPES, ConvNet
+from .stats import activation_stats
+from .training import evaluate, set_seed, train
+
+LN_10 = math.log(10)
+ANALYSIS_BATCH = 100  # test images whose outputs are measured and plotted
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One experiment of the post: how its weights are drawn, and what the post measured."""
+
+    key: str
+    title: str
+    recipe: str
+    learning_rate: float
+    post_test_cost: float
+    post_test_accuracy: float  # a fraction, like our accuracies
+
+    def create_weights(self, seed=0):
+        """The five weight tensors, ``{"layer1": tf.Variable, ..., "layer5": ...}``."""
+        set_seed(seed)
+        return {layer: tf.Variable(_WEIGHT_MAKERS[self.key](layer, shape, seed))
+                for layer, shape in WEIGHT_SHAPES.items()}
+
+    def create_network(self, seed=0):
+        """A :class:`~course_utils.network.ConvNet` on freshly drawn weights."""
+        return ConvNet.from_weights(self.create_weights(seed))
+
+
+def _large(layer, shape, seed):
+    return tf.random.normal(shape)
+
+
+def _small(layer, shape, seed):
+    return tf.random.normal(shape) * 0.01
+
+
+def _proper(layer, shape, seed):
+    layer_seed = seed + int(layer[-1])
+    if len(shape) == 4:
+        return tf.keras.initializers.HeNormal(seed=layer_seed)(shape)
+    return tf.keras.initializers.GlorotUniform(seed=layer_seed)(shape)
+
+
+_WEIGHT_MAKERS = {"large": _large, "small": _small, "proper": _proper}
+
+EXPERIMENTS = {
+    "large": Experiment(
+        key="large",
+        title="large weights, N(0, 1)",
+        recipe="tf.random.normal(shape) for all five weight tensors",
+        learning_rate=1e-7,
+        post_test_cost=15083.0833307,
+        post_test_accuracy=0.818799999356,
+    ),
+    "small": Experiment(
+        key="small",
+        title="small weights, N(0, 1) x 0.01",
+        recipe="tf.random.normal(shape) * 0.01 for all five weight tensors",
+        learning_rate=1e-7,
+        post_test_cost=2.3025865221,
+        post_test_accuracy=0.0501999998465,
+    ),
+    "proper": Experiment(
+        key="proper",
+        title="He (conv) + Xavier (fully connected)",
+        recipe="HeNormal for layer1..layer4, GlorotUniform for layer5",
+        learning_rate=1e-3,
+        post_test_cost=0.0945288215741,
+        post_test_accuracy=0.972900004387,
+    ),
+}
+
+
+@dataclass
+class ExperimentResult:
+    """What one run produced: the trained network, its history, test scores and statistics."""
+
+    experiment: Experiment
+    network: ConvNet
+    history: object
+    test_cost: float
+    test_accuracy: float
+    learning_rate: float
+    activations: dict  # name -> summary, measured after training on the analysis batch
+    outputs: dict  # name -> numpy array for the analysis batch (for plots)
+
+    def as_json(self):
+        """The JSON record ``reproduce`` writes for this experiment."""
+        return {
+            "title": self.experiment.title,
+            "test_cost": _json_number(self.test_cost),
+            "test_accuracy": _json_number(self.test_accuracy),
+            "learning_rate": self.learning_rate,
+            "post_test_cost": self.experiment.post_test_cost,
+            "post_test_accuracy": self.experiment.post_test_accuracy,
+            "diverged_at": self.history.diverged_at,
+            "history": self.history.as_records(),
+            "activations": {
+                name: {field: _json_number(value) for field, value in summary.items()}
+                for name, summary in self.activations.items()
+            },
+        }
+
+
+def get_experiment(key):
+    """The :class:`Experiment` called ``key`` ("large", "small" or "proper")."""
+    if key not in EXPERIMENTS:
+        raise ValueError(f"unknown experiment {key!r}; choose one of {tuple(EXPERIMENTS)}")
+    return EXPERIMENTS[key]
+
+
+def run_experiment(key, data, steps, seed=0, learning_rate=None, record_every=100, progress=True):
+    """Create the experiment's weights, train, test, and measure the outputs.
+
+    ``learning_rate`` defaults to the one the original used for this experiment. The named
+    outputs are measured after training on the first 100 test images.
+    """
+    experiment = get_experiment(key)
+    network = experiment.create_network(seed)
+    rate = experiment.learning_rate if learning_rate is None else learning_rate
+    history = train(network, data.train_images, data.train_labels, rate, steps,
+                    record_every=record_every, progress=progress)
+    test_cost, test_accuracy = evaluate(network, data.test_images, data.test_labels)
+    outputs = network.outputs(data.test_images[:ANALYSIS_BATCH])
+    return ExperimentResult(
+        experiment, network, history, test_cost, test_accuracy, float(rate),
+        activation_stats(outputs), outputs,
+    )
+
+
+def results_table(results):
+    """Plain-text table: our test cost and accuracy beside the post's, one row per result."""
+    header = f"{'experiment':<40}{'test cost':>12}{'accuracy':>10}{'post cost':>12}{'post acc':>10}"
+    lines = [header, "-" * len(header)]
+    for result in results:
+        e = result.experiment
+        lines.append(
+            f"{e.title:<40}{result.test_cost:>12.4g}{100 * result.test_accuracy:>9.2f}%"
+            f"{e.post_test_cost:>12.4g}{100 * e.post_test_accuracy:>9.2f}%"
+        )
+    return "\n".join(lines)
+
+
+def layer_fans():
+    """``{layer: (fan_in, fan_out)}`` for the five weight tensors."""
+    return {layer: fan_in_fan_out(shape) for layer, shape in WEIGHT_SHAPES.items()}
+
+
+def _json_number(value):
+    value = float(value)
+    return value if np.isfinite(value) else None

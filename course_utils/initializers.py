@@ -1,0 +1,145 @@
+"""Initialization recipes, and the fan-in / fan-out arithmetic behind them.
+
+A weight tensor's *fan-in* is how many inputs feed one output unit, its *fan-out* how many outputs
+one input feeds. For a conv kernel of shape (height, width, in_channels, out_channels):
+fan_in = height * width * in_channels and fan_out = height * width * out_channels. For a dense
+matrix of shape (inputs, outputs): fan_in = inputs and fan_out = outputs.
+
+- N(0, 1): stddev 1 whatever the fan-in, so each layer multiplies the spread of its input by
+  about sqrt(fan_in / 2) under ReLU: the outputs explode.
+- He / variance scaling (He et al. 2015): stddev sqrt(2 / fan_in), which keeps the variance of
+  pre-activations constant through ReLU layers.
+- Xavier / Glorot (Glorot and Bengio 2010): variance 2 / (fan_in + fan_out), for layers without
+  ReLU (tanh, softmax); the uniform form draws from +-sqrt(6 / (fan_in + fan_out)).
+- LeCun: stddev sqrt(1 / fan_in) (the right choice for linear or SELU layers).
+"""
+
+import math
+
+import numpy as np
+import tensorflow as tf
+
+# TF1's variance_scaling_initializer(truncated normal) used stddev sqrt(1.3 * factor / fan_in): the
+# 1.3 roughly makes up for the spread lost by cutting the normal at two standard deviations.
+# TF2 and Keras divide by the exact stddev of a normal truncated at +-2 instead.
+TF1_TRUNCATION_FACTOR = 1.3
+TRUNCATED_NORMAL_STDDEV = 0.87962566103423978
+
+SCHEMES = ("normal", "he", "xavier", "lecun", "orthogonal", "zeros")
+SCHEME_LABELS = {
+    "normal": "N(0, 1)",
+    "he": "He / variance scaling",
+    "xavier": "Xavier / Glorot",
+    "lecun": "LeCun",
+    "orthogonal": "orthogonal",
+    "zeros": "zeros",
+}
+
+
+def fan_in_fan_out(shape):
+    """(fan_in, fan_out) of a conv kernel (h, w, in, out) or a dense matrix (in, out)."""
+    shape = tuple(int(size) for size in shape)
+    if len(shape) == 2:
+        return shape[0], shape[1]
+    if len(shape) == 4:
+        receptive_field = shape[0] * shape[1]
+        return receptive_field * shape[2], receptive_field * shape[3]
+    raise ValueError(f"expected a dense (in, out) or conv (h, w, in, out) shape, got {shape}")
+
+
+def he_stddev(fan_in, factor=2.0):
+    """He / variance-scaling stddev: sqrt(factor / fan_in) (factor 2 for ReLU)."""
+    _check_positive("fan_in", fan_in)
+    _check_positive("factor", factor)
+    return math.sqrt(factor / fan_in)
+
+
+def xavier_stddev(fan_in, fan_out):
+    """Xavier / Glorot stddev: sqrt(2 / (fan_in + fan_out))."""
+    _check_positive("fan_in", fan_in)
+    _check_positive("fan_out", fan_out)
+    return math.sqrt(2.0 / (fan_in + fan_out))
+
+
+def xavier_limit(fan_in, fan_out):
+    """Bound of Xavier / Glorot *uniform*: weights in [-limit, limit], limit = sqrt(6 / (in + out)).
+
+    A uniform distribution on [-a, a] has variance a**2 / 3, so this has the variance of
+    :func:`xavier_stddev` squared.
+    """
+    _check_positive("fan_in", fan_in)
+    _check_positive("fan_out", fan_out)
+    return math.sqrt(6.0 / (fan_in + fan_out))
+
+
+def lecun_stddev(fan_in):
+    """LeCun stddev: sqrt(1 / fan_in)."""
+    return he_stddev(fan_in, factor=1.0)
+
+
+def tf1_variance_scaling_stddev(fan_in, factor=2.0):
+    """Stddev of the *untruncated* normal that TF1's variance_scaling_initializer cut at 2 sigma."""
+    return math.sqrt(TF1_TRUNCATION_FACTOR * factor / fan_in)
+
+
+def expected_stddev(scheme, shape, scale=1.0):
+    """The stddev a scheme aims for on a tensor of ``shape``, times ``scale``."""
+    check_scheme(scheme)
+    check_scale(scale)
+    fan_in, fan_out = fan_in_fan_out(shape)
+    base = {
+        "normal": 1.0,
+        "he": he_stddev(fan_in),
+        "xavier": xavier_stddev(fan_in, fan_out),
+        "lecun": lecun_stddev(fan_in),
+        "orthogonal": math.sqrt(1.0 / max(fan_in, shape[-1])),
+        "zeros": 0.0,
+    }[scheme]
+    return scale * base
+
+
+def initial_weights(scheme, shape, scale=1.0, seed=0):
+    """A float32 tensor of ``shape`` drawn by ``scheme`` (one of :data:`SCHEMES`), times ``scale``.
+
+    ``normal`` is ``tf.random.normal`` (the post's recipe); ``he``, ``xavier``, ``lecun`` and
+    ``orthogonal`` are Keras's HeNormal, GlorotUniform, LeCunNormal and Orthogonal initializers.
+    The same ``seed`` always gives the same tensor.
+    """
+    check_scheme(scheme)
+    check_scale(scale)
+    shape = tuple(int(size) for size in shape)
+    fan_in_fan_out(shape)
+    if scheme == "normal":
+        values = tf.random.stateless_normal(shape, seed=[seed, 0])
+    elif scheme == "zeros":
+        values = tf.zeros(shape)
+    else:
+        initializer = {
+            "he": tf.keras.initializers.HeNormal,
+            "xavier": tf.keras.initializers.GlorotUniform,
+            "lecun": tf.keras.initializers.LecunNormal,
+            "orthogonal": tf.keras.initializers.Orthogonal,
+        }[scheme](seed=seed)
+        values = tf.convert_to_tensor(initializer(shape, dtype="float32"))
+    return values * scale
+
+
+def check_scheme(scheme):
+    """Raise a ValueError unless ``scheme`` is one of :data:`SCHEMES`."""
+    if scheme not in SCHEMES:
+        raise ValueError(f"unknown initialization scheme {scheme!r}; choose one of {SCHEMES}")
+
+
+def check_scale(scale):
+    """Raise unless ``scale`` is a finite number > 0 (use the ``zeros`` scheme for zeros)."""
+    if isinstance(scale, bool) or not isinstance(scale, (int, float, np.integer, np.floating)):
+        raise TypeError(f"scale must be a number, got {scale!r}")
+    if not math.isfinite(scale) or scale <= 0:
+        raise ValueError(f"scale must be a finite number > 0, got {scale}")
+
+
+def _check_positive(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value}")

@@ -1,0 +1,122 @@
+"""The post's 4-layer ConvNet, run on weights that the notebook creates.
+
+    images (28x28x1)
+    layer1_conv: 3x3 conv,   1 ->  64, + bias        -> ReLU
+    layer2_conv: 3x3 conv,  64 ->  64, + bias        -> ReLU -> 2x2 max pool (28 -> 14)
+    layer3_conv: 3x3 conv,  64 -> 128, + bias        -> ReLU
+    layer4_conv: 3x3 conv, 128 -> 128, + bias        -> ReLU -> 2x2 max pool (14 -> 7)
+    logits:      flatten 7*7*128 = 6272 -> 10, fully connected
+    predictions: softmax(logits)
+
+The lesson is in how the five weight tensors are *created*, so the notebooks create them
+(``tf.Variable(tf.random.normal(shape))``, as in the post) and hand them to :class:`ConvNet`.
+The biases start at zero. ``layerN_conv`` is the output of a convolution plus its bias, *before*
+the ReLU: the values the post plots as histograms.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+WEIGHT_SHAPES = {
+    "layer1": (3, 3, 1, 64),
+    "layer2": (3, 3, 64, 64),
+    "layer3": (3, 3, 64, 128),
+    "layer4": (3, 3, 128, 128),
+    "layer5": (7 * 7 * 128, 10),
+}
+CONV_LAYERS = ("layer1_conv", "layer2_conv", "layer3_conv", "layer4_conv")
+OUTPUT_NAMES = CONV_LAYERS + ("logits", "predictions")
+
+
+class ConvNet(tf.Module):
+    """The 4-layer ConvNet of the post, holding five weight tensors and five zero biases.
+
+    Pass the weights by name (``layer1_weights=...`` .. ``layer5_weights=...``), each a
+    ``tf.Variable`` (trained in place) or anything convertible to a float32 tensor of the shape
+    in :data:`WEIGHT_SHAPES` (wrapped in a new variable).
+    """
+
+    def __init__(
+        self, layer1_weights, layer2_weights, layer3_weights, layer4_weights, layer5_weights
+    ):
+        super().__init__(name="convnet")
+        given = (layer1_weights, layer2_weights, layer3_weights, layer4_weights, layer5_weights)
+        self.weights = {}
+        self.biases = {}
+        for (layer, shape), weights in zip(WEIGHT_SHAPES.items(), given):
+            self.weights[layer] = _as_weight_variable(layer, weights, shape)
+            self.biases[layer] = tf.Variable(tf.zeros(shape[-1]), name=f"{layer}_biases")
+
+    @classmethod
+    def from_weights(cls, weights):
+        """Build from a dict ``{"layer1": tensor, ..., "layer5": tensor}``."""
+        missing = sorted(set(WEIGHT_SHAPES) - set(weights))
+        extra = sorted(set(weights) - set(WEIGHT_SHAPES))
+        if missing or extra:
+            raise ValueError(
+                f"weights need exactly the keys {list(WEIGHT_SHAPES)}; "
+                f"missing {missing}, unexpected {extra}"
+            )
+        return cls(*(weights[layer] for layer in WEIGHT_SHAPES))
+
+    @property
+    def parameters(self):
+        """The ten variables gradient descent updates: five weights, then five biases."""
+        return list(self.weights.values()) + list(self.biases.values())
+
+    def forward(self, images):
+        """Every named output, as a dict of tensors (see :data:`OUTPUT_NAMES`)."""
+        w, b = self.weights, self.biases
+        outputs = {}
+        outputs["layer1_conv"] = _conv(images, w["layer1"]) + b["layer1"]
+        hidden = tf.nn.relu(outputs["layer1_conv"])
+        outputs["layer2_conv"] = _conv(hidden, w["layer2"]) + b["layer2"]
+        hidden = _pool(tf.nn.relu(outputs["layer2_conv"]))
+        outputs["layer3_conv"] = _conv(hidden, w["layer3"]) + b["layer3"]
+        hidden = tf.nn.relu(outputs["layer3_conv"])
+        outputs["layer4_conv"] = _conv(hidden, w["layer4"]) + b["layer4"]
+        hidden = _pool(tf.nn.relu(outputs["layer4_conv"]))
+        flat = tf.reshape(hidden, (-1, WEIGHT_SHAPES["layer5"][0]))
+        outputs["logits"] = tf.matmul(flat, w["layer5"]) + b["layer5"]
+        outputs["predictions"] = tf.nn.softmax(outputs["logits"])
+        return outputs
+
+    def logits(self, images):
+        """Only the logits (what the loss needs)."""
+        return self.forward(images)["logits"]
+
+    def outputs(self, images):
+        """Every named output for a batch of images, as numpy arrays (for statistics and plots)."""
+        images = check_images(images)
+        return {name: value.numpy() for name, value in self.forward(images).items()}
+
+
+def check_images(images):
+    """Return ``images`` as a float32 tensor of shape (N, 28, 28, 1), or raise a clear error."""
+    images = tf.convert_to_tensor(images, dtype=tf.float32)
+    if images.shape.rank != 4 or tuple(images.shape[1:]) != (28, 28, 1):
+        raise ValueError(f"images must have shape (N, 28, 28, 1), got {tuple(images.shape)}")
+    return images
+
+
+def _as_weight_variable(layer, weights, shape):
+    if not isinstance(weights, tf.Variable):
+        weights = tf.Variable(tf.convert_to_tensor(weights, dtype=tf.float32))
+    if weights.dtype != tf.float32:
+        raise TypeError(f"{layer}_weights must be float32, got {weights.dtype.name}")
+    if tuple(weights.shape) != shape:
+        raise ValueError(f"{layer}_weights must have shape {shape}, got {tuple(weights.shape)}")
+    return weights
+
+
+def _conv(inputs, weights):
+    return tf.nn.conv2d(inputs, weights, strides=1, padding="SAME")
+
+
+def _pool(inputs):
+    return tf.nn.max_pool2d(inputs, ksize=2, strides=2, padding="SAME")
+
+
+def count_parameters():
+    """Number of trainable numbers in the network (weights plus biases)."""
+    return int(sum(np.prod(shape) + shape[-1] for shape in WEIGHT_SHAPES.values()))

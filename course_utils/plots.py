@@ -1,0 +1,145 @@
+"""The pictures of the lesson: layer histograms, logits and predictions, training curves.
+
+Every function returns a matplotlib Figure (and draws into ``axes`` you pass, where it takes
+them), so a notebook can show it, save it, or redraw it in place.
+"""
+
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .network import CONV_LAYERS
+from .stats import format_number
+
+SCALES = ("common", "per-layer")
+
+
+def plot_layer_histograms(outputs, scale="common", bins=60, title=None, axes=None):
+    """Histograms of layer1_conv..layer4_conv side by side (pre-ReLU outputs).
+
+    ``scale="common"`` puts every panel on one x-range (the widest layer's), so growth or decay
+    with depth is plain to see; ``"per-layer"`` gives each panel its own range to show its shape,
+    as TensorBoard does (the post's complaint: there the scales differ silently). Each panel's
+    title gives the layer's standard deviation. inf and NaN values are left out and counted.
+    """
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
+    values = {name: _finite(outputs[name]) for name in CONV_LAYERS}
+    if axes is None:
+        fig, axes = plt.subplots(1, len(CONV_LAYERS), figsize=(13, 2.8), layout="constrained")
+    else:
+        fig = axes[0].figure
+    common = _symmetric_limit(np.concatenate([v for v in values.values()]))
+    for ax, name in zip(axes, CONV_LAYERS):
+        finite = values[name]
+        limit = common if scale == "common" else _symmetric_limit(finite)
+        ax.clear()
+        ax.hist(finite, bins=np.linspace(-limit, limit, bins + 1), color="tab:blue")
+        ax.set_xlim(-limit, limit)
+        ax.set_yticks([])
+        std = format_number(float(finite.std())) if finite.size else "nan"
+        dropped = np.size(outputs[name]) - finite.size
+        note = f", {dropped} inf/NaN" if dropped else ""
+        ax.set_title(f"{name}\nstd {std}{note}", fontsize=10)
+        ax.ticklabel_format(axis="x", style="sci", scilimits=(-2, 3))
+    label = "one common x-scale" if scale == "common" else "x-scale per layer"
+    fig.suptitle(title or f"Pre-ReLU outputs ({label})", fontsize=11)
+    return fig
+
+
+def plot_logits_and_predictions(outputs, images=None, count=8, title=None, axes=None):
+    """Logits and softmax predictions of the first ``count`` images, one row per image.
+
+    Over-confidence shows as rows of one 1.00 and nine 0.00; uniformity as rows of 0.10.
+    """
+    logits = np.asarray(outputs["logits"])[:count]
+    predictions = np.asarray(outputs["predictions"])[:count]
+    with_images = images is not None
+    if axes is None:
+        widths = ([1] if with_images else []) + [5, 5]
+        fig, axes = plt.subplots(
+            1, len(widths), figsize=(12, 0.42 * len(logits) + 1.6),
+            width_ratios=widths, layout="constrained",
+        )
+    else:
+        fig = axes[0].figure
+    axes = list(axes)
+    if with_images:
+        strip = np.concatenate(np.asarray(images)[: len(logits), :, :, 0], axis=0)
+        axes[0].clear()
+        axes[0].imshow(strip, cmap="gray_r", aspect="auto")
+        axes[0].set_title("digit", fontsize=10)
+        axes[0].axis("off")
+        axes = axes[1:]
+    limit = float(np.nanmax(np.abs(np.where(np.isfinite(logits), logits, np.nan)), initial=0))
+    limit = limit or 1.0
+    _heatmap(axes[0], logits, "RdBu_r", -limit, limit,
+             f"logits (colour range +-{format_number(limit)})")
+    _heatmap(axes[1], predictions, "viridis", 0.0, 1.0, "predictions = softmax(logits)")
+    for row in range(predictions.shape[0]):
+        for digit in range(predictions.shape[1]):
+            value = predictions[row, digit]
+            colour = "black" if value > 0.5 else "white"
+            axes[1].text(digit, row, f"{value:.2f}", ha="center", va="center",
+                         fontsize=7, color=colour)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    return fig
+
+
+def plot_history(histories, title=None):
+    """Training-batch cost (log scale) and accuracy against step, one line per named run.
+
+    ``histories`` maps a label to a :class:`~course_utils.training.History`.
+    """
+    fig, (cost_ax, accuracy_ax) = plt.subplots(1, 2, figsize=(12, 3.4), layout="constrained")
+    for label, history in histories.items():
+        costs = np.asarray(history.costs, dtype=float)
+        cost_ax.plot(history.steps, np.where(np.isfinite(costs), costs, np.nan), ".-", label=label)
+        accuracy_ax.plot(history.steps, 100 * np.asarray(history.accuracies), ".-", label=label)
+    cost_ax.set_yscale("log")
+    cost_ax.axhline(math.log(10), color="gray", linestyle=":", label="ln 10")
+    cost_ax.set(xlabel="step", ylabel="training-batch cost", title="cost")
+    accuracy_ax.axhline(10, color="gray", linestyle=":", label="chance")
+    accuracy_ax.set(xlabel="step", ylabel="training-batch accuracy (%)", ylim=(0, 100),
+                    title="accuracy")
+    cost_ax.legend(fontsize=8)
+    accuracy_ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    return fig
+
+
+def plot_std_by_layer(stats_by_run, names=CONV_LAYERS + ("logits",), title=None):
+    """Standard deviation of each named output on a log scale, one line per run."""
+    fig, ax = plt.subplots(figsize=(7, 3.6), layout="constrained")
+    for label, stats in stats_by_run.items():
+        ax.plot(names, [stats[name]["std"] for name in names], "o-", label=label)
+    ax.set_yscale("log")
+    ax.set(ylabel="std of the outputs (log scale)", title=title or "Spread of each layer's outputs")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def _heatmap(ax, values, cmap, vmin, vmax, title):
+    ax.clear()
+    ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
+    ax.set_xticks(range(values.shape[1]))
+    ax.set_yticks(range(values.shape[0]), [f"image {i}" for i in range(values.shape[0])])
+    ax.set_xlabel("digit")
+    ax.set_title(title, fontsize=10)
+
+
+def _finite(values):
+    values = np.asarray(values, dtype=np.float64).ravel()
+    return values[np.isfinite(values)]
+
+
+def _symmetric_limit(values):
+    """Half-width of a range centred on 0 that covers ``values`` (1 for empty or all-zero)."""
+    if values.size == 0:
+        return 1.0
+    limit = float(np.max(np.abs(values)))
+    return limit if limit > 0 else 1.0

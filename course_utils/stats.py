@@ -1,0 +1,87 @@
+"""Statistics of the network's named outputs, and the verdict they support.
+
+The post reads its histograms by eye: layer1_conv within about [-1, 1], layer4_conv within about
+[-20000, 20000]. Here the same reading is a number: the standard deviation of each layer's
+outputs, and the ratio of layer4_conv's to layer1_conv's. A ratio far above 1 means the outputs
+explode with depth, far below 1 that they vanish.
+"""
+
+import math
+
+import numpy as np
+
+PERCENTILES = (1, 5, 25, 50, 75, 95, 99)
+STAT_FIELDS = ("min", "max", "mean", "std") + tuple(f"p{q}" for q in PERCENTILES)
+EXPLODING_RATIO = 10.0
+VANISHING_RATIO = 0.1
+
+
+def summarize(values):
+    """min, max, mean, std and percentiles of the finite values, plus counts.
+
+    ``nonfinite`` counts the inf and NaN entries (left out of the other fields); with no finite
+    value at all, every field is NaN.
+    """
+    values = np.asarray(values, dtype=np.float64).ravel()
+    finite = values[np.isfinite(values)]
+    summary = {"count": int(values.size), "nonfinite": int(values.size - finite.size)}
+    if finite.size == 0:
+        summary.update({name: float("nan") for name in STAT_FIELDS})
+        return summary
+    summary.update(
+        min=float(finite.min()),
+        max=float(finite.max()),
+        mean=float(finite.mean()),
+        std=float(finite.std()),
+    )
+    for q, value in zip(PERCENTILES, np.percentile(finite, PERCENTILES)):
+        summary[f"p{q}"] = float(value)
+    return summary
+
+
+def activation_stats(outputs):
+    """``{name: summarize(values)}`` for every named output (e.g. from ``ConvNet.outputs``)."""
+    return {name: summarize(values) for name, values in outputs.items()}
+
+
+def std_ratio(stats, top="layer4_conv", bottom="layer1_conv"):
+    """std of ``top`` divided by std of ``bottom`` (inf if the bottom is constant)."""
+    top_std, bottom_std = stats[top]["std"], stats[bottom]["std"]
+    if bottom_std == 0:
+        return math.inf if top_std > 0 else math.nan
+    return top_std / bottom_std
+
+
+def verdict(stats):
+    """One line: ``exploding``, ``vanishing`` or ``healthy``, with the layer4/layer1 std ratio.
+
+    Exploding means layer4_conv spreads more than 10x wider than layer1_conv, vanishing less than
+    a tenth as wide; in between the layers stay within an order of magnitude of each other.
+    """
+    ratio = std_ratio(stats)
+    if math.isnan(ratio):
+        return "undefined: layer1_conv and layer4_conv are both constant (all-zero weights?)"
+    if ratio > EXPLODING_RATIO:
+        kind = "exploding"
+    elif ratio < VANISHING_RATIO:
+        kind = "vanishing"
+    else:
+        kind = "healthy"
+    return f"{kind}: layer4_conv std / layer1_conv std = {format_number(ratio)}"
+
+
+def format_number(value, digits=2):
+    """A number rounded to ``digits`` significant figures, e.g. 0.0023, 1.5e+04, inf."""
+    if not math.isfinite(value):
+        return str(value)
+    return f"{value:.{digits}g}"
+
+
+def format_stats_table(stats, fields=("min", "max", "mean", "std"), digits=3):
+    """A plain-text table: one row per named output, one column per field."""
+    width = max(len(name) for name in stats) + 2
+    lines = [f"{'':<{width}}" + "".join(f"{field:>12}" for field in fields)]
+    for name, summary in stats.items():
+        cells = "".join(f"{format_number(summary[field], digits):>12}" for field in fields)
+        lines.append(f"{name:<{width}}{cells}")
+    return "\n".join(lines)

@@ -1,0 +1,204 @@
+"""Training as the original series did it: plain gradient descent on batches of 100, in order.
+
+Batch ``step`` is the images ``offset .. offset + batch_size`` with
+``offset = (step * batch_size) % (num_train - batch_size)``: no shuffling (our subset split is
+already shuffled). The cost is the mean softmax cross-entropy of the logits. Every
+``record_every`` steps the training batch's cost and accuracy (before that step's update) go into
+the :class:`History`, like the original's print-out every 100 steps.
+
+Speed: the images stay on the TensorFlow side and a compiled function runs a whole chunk of
+steps in one call, so Python does almost nothing per step.
+"""
+
+from dataclasses import dataclass, field
+import math
+import sys
+
+import numpy as np
+import tensorflow as tf
+
+from .network import check_images
+
+DEFAULT_BATCH_SIZE = 100
+
+
+def set_seed(seed):
+    """Seed Python, NumPy and TensorFlow, and make TensorFlow's ops deterministic.
+
+    With the same seed, weight draws, training and evaluation give the same numbers every run.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    tf.keras.utils.set_random_seed(int(seed))
+    tf.config.experimental.enable_op_determinism()
+
+
+@dataclass
+class History:
+    """Training-batch cost and accuracy (a fraction in [0, 1]) at the recorded steps.
+
+    ``diverged_at`` is the first step whose cost was inf or NaN (None if training stayed finite);
+    ``message`` then says what happened.
+    """
+
+    steps: list = field(default_factory=list)
+    costs: list = field(default_factory=list)
+    accuracies: list = field(default_factory=list)
+    learning_rate: float = float("nan")
+    diverged_at: int | None = None
+    message: str = ""
+
+    def as_records(self):
+        """A list of ``{"step", "cost", "accuracy"}`` dicts (non-finite costs become None)."""
+        return [
+            {"step": step, "cost": _finite_or_none(cost), "accuracy": accuracy}
+            for step, cost, accuracy in zip(self.steps, self.costs, self.accuracies)
+        ]
+
+
+def train(
+    network,
+    images,
+    labels,
+    learning_rate,
+    steps,
+    batch_size=DEFAULT_BATCH_SIZE,
+    record_every=100,
+    progress=True,
+):
+    """Train ``network`` in place with plain gradient descent and return its :class:`History`.
+
+    ``progress`` shows a progress bar on stderr (``False`` for none). A run whose cost turns
+    inf or NaN stops at that step; the history keeps what was recorded before it.
+    """
+    images, labels = _check_data(images, labels, batch_size)
+    learning_rate = _check_learning_rate(learning_rate)
+    steps = _check_count("steps", steps, minimum=0)
+    record_every = _check_count("record_every", record_every, minimum=1)
+    run_chunk = _compile_chunk(network, images, labels, batch_size)
+    rate = tf.constant(learning_rate, dtype=tf.float32)
+    history = History(learning_rate=learning_rate)
+    bar = _progress_bar(steps, progress)
+    step = 0
+    while step < steps:
+        chunk = min(record_every - step % record_every, steps - step)
+        costs, accuracies = run_chunk(tf.constant(step), tf.constant(chunk), rate)
+        costs, accuracies = costs.numpy(), accuracies.numpy()
+        if step % record_every == 0:
+            history.steps.append(step)
+            history.costs.append(float(costs[0]))
+            history.accuracies.append(float(accuracies[0]))
+        bad = np.flatnonzero(~np.isfinite(costs))
+        if bad.size:
+            history.diverged_at = step + int(bad[0])
+            history.message = (
+                f"training stopped: the cost became {costs[bad[0]]} at step {history.diverged_at} "
+                f"(learning rate {learning_rate:g} is too large for these weights); "
+                "the history holds the steps before it"
+            )
+            print(history.message, file=sys.stderr)
+            break
+        step += chunk
+        bar.update(chunk)
+    bar.close()
+    return history
+
+
+def evaluate(network, images, labels, batch_size=DEFAULT_BATCH_SIZE):
+    """Test cost and accuracy as the original computed them: the mean over batches of 100.
+
+    Images that do not fill a last whole batch are left out, as in the original.
+    """
+    images, labels = _check_data(images, labels, batch_size)
+    num_batches = len(labels) // batch_size
+    images = tf.reshape(images[: num_batches * batch_size], (num_batches, batch_size, 28, 28, 1))
+    labels = tf.reshape(labels[: num_batches * batch_size], (num_batches, batch_size))
+    costs, accuracies = _evaluate_batches(network, images, labels)
+    return float(np.mean(costs.numpy())), float(np.mean(accuracies.numpy()))
+
+
+def _batch_cost_and_accuracy(network, images, labels):
+    logits = network.logits(images)
+    cost = tf.reduce_mean(
+        tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+    )
+    correct = tf.equal(tf.argmax(logits, axis=1, output_type=tf.int32), labels)
+    return cost, tf.reduce_mean(tf.cast(correct, tf.float32))
+
+
+def _compile_chunk(network, images, labels, batch_size):
+    """A compiled function that runs ``count`` gradient-descent steps from ``start``."""
+    span = len(labels) - batch_size
+    parameters = network.parameters
+
+    @tf.function(reduce_retracing=True)
+    def run_chunk(start, count, learning_rate):
+        costs = tf.TensorArray(tf.float32, size=count)
+        accuracies = tf.TensorArray(tf.float32, size=count)
+        for i in tf.range(count):
+            offset = ((start + i) * batch_size) % span if span > 0 else 0
+            batch_images = images[offset : offset + batch_size]
+            batch_labels = labels[offset : offset + batch_size]
+            with tf.GradientTape() as tape:
+                cost, accuracy = _batch_cost_and_accuracy(network, batch_images, batch_labels)
+            gradients = tape.gradient(cost, parameters)
+            for variable, gradient in zip(parameters, gradients):
+                variable.assign_sub(learning_rate * gradient)
+            costs = costs.write(i, cost)
+            accuracies = accuracies.write(i, accuracy)
+        return costs.stack(), accuracies.stack()
+
+    return run_chunk
+
+
+@tf.function(reduce_retracing=True)
+def _evaluate_batches(network, images, labels):
+    return tf.map_fn(
+        lambda batch: _batch_cost_and_accuracy(network, batch[0], batch[1]),
+        (images, labels),
+        fn_output_signature=(tf.float32, tf.float32),
+    )
+
+
+def _check_data(images, labels, batch_size):
+    batch_size = _check_count("batch_size", batch_size, minimum=1)
+    images = check_images(images)
+    labels = np.asarray(labels)
+    if labels.shape != (images.shape[0],) or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(
+            f"labels must be {images.shape[0]} integer class ids (one per image), "
+            f"got {labels.dtype} of shape {labels.shape}"
+        )
+    if len(labels) < batch_size:
+        raise ValueError(f"batch_size {batch_size} is larger than the {len(labels)} images given")
+    return images, tf.convert_to_tensor(labels, dtype=tf.int32)
+
+
+def _check_learning_rate(learning_rate):
+    if isinstance(learning_rate, bool) or not isinstance(
+        learning_rate, (int, float, np.integer, np.floating)
+    ):
+        raise TypeError(f"learning_rate must be a number, got {learning_rate!r}")
+    if not math.isfinite(learning_rate) or learning_rate <= 0:
+        raise ValueError(f"learning_rate must be a finite number > 0, got {learning_rate}")
+    return float(learning_rate)
+
+
+def _check_count(name, value, minimum):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def _progress_bar(total, enabled):
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total, disable=not enabled or total == 0, file=sys.stderr, unit="step", leave=False
+    )
+
+
+def _finite_or_none(value):
+    return value if math.isfinite(value) else None
