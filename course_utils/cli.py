@@ -1,0 +1,160 @@
+"""``python -m course_utils reproduce``: the post's three experiments, headless.
+
+Prints a table of test cost and accuracy beside the post's, saves the figures, and writes a JSON
+record of every run (history and per-layer statistics). Bad arguments end in a one-line error and
+exit status 2; missing data in a one-line error and exit status 1.
+"""
+
+import argparse
+import json
+import math
+from pathlib import Path
+import sys
+
+EXPERIMENT_KEYS = ("large", "small", "proper")
+
+
+def main(argv=None):
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "reproduce":
+        return reproduce(args, parser)
+    parser.print_help()
+    return 2
+
+
+def _parser():
+    parser = argparse.ArgumentParser(
+        prog="python -m course_utils",
+        description="Tools of the weight-initialization course.",
+    )
+    commands = parser.add_subparsers(dest="command")
+    repro = commands.add_parser(
+        "reproduce",
+        help="run the post's three experiments and compare with its numbers",
+        description="Run the large, small and He/Xavier experiments of 'LTFN 6: Weight "
+        "Initialization' and compare with the post's test cost and accuracy.",
+    )
+    repro.add_argument("--dataset", choices=("subset", "full"), default="subset",
+                       help="offline 5000-digit subset (default) or full MNIST")
+    repro.add_argument("--path", type=Path, help="mnist.npz for --dataset full")
+    repro.add_argument("--steps", type=_positive_int, default=400,
+                       help="gradient-descent steps per experiment (default 400; the post: 5000)")
+    repro.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default 0)")
+    repro.add_argument("--experiments", nargs="+", choices=EXPERIMENT_KEYS,
+                       default=list(EXPERIMENT_KEYS), help="which experiments to run (default all)")
+    repro.add_argument("--json", type=Path, help="write the results as JSON to this file")
+    repro.add_argument("--figures", type=Path, help="save the figures (PNG) into this folder")
+    repro.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    return parser
+
+
+def _positive_int(text):
+    value = _integer(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    return value
+
+
+def _non_negative_int(text):
+    value = _integer(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {text!r}")
+    return value
+
+
+def _integer(text):
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+
+
+def reproduce(args, parser):
+    if args.path is not None and args.dataset != "full":
+        parser.error("--path is only used with --dataset full")
+    if args.path is not None and not args.path.is_file():
+        parser.error(f"--path {args.path}: no such file")
+    for option in ("json", "figures"):
+        target = getattr(args, option)
+        folder = target.parent if option == "json" else target
+        if target is not None and folder.exists() and not folder.is_dir():
+            parser.error(f"--{option} {target}: {folder} is not a folder")
+
+    from .data import DataError, load_mnist
+    from .experiments import results_table, run_experiment
+    from .stats import verdict
+
+    try:
+        data = load_mnist(args.dataset, path=args.path, seed=args.seed)
+    except DataError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"data: {data}", flush=True)
+    results = {}
+    for key in args.experiments:
+        print(f"running '{key}' for {args.steps} steps ...", file=sys.stderr, flush=True)
+        result = run_experiment(key, data, args.steps, seed=args.seed,
+                                progress=not args.no_progress)
+        if result.history.diverged_at is not None:
+            print(result.history.message, file=sys.stderr)
+        results[key] = result
+    print()
+    print(results_table(results.values()))
+    print()
+    for key, result in results.items():
+        print(f"{key:>7}: {verdict(result.activations)}; "
+              f"logits within +-{_magnitude(result.activations['logits'])}")
+    if args.figures is not None:
+        saved = save_figures(results, data, args.figures)
+        print(f"\nfigures: {len(saved)} PNG files in {args.figures}")
+    if args.json is not None:
+        record = {
+            "dataset": args.dataset,
+            "steps": args.steps,
+            "seed": args.seed,
+            "experiments": {key: result.as_json() for key, result in results.items()},
+        }
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(record, indent=2))
+        print(f"json: {args.json}")
+    return 0
+
+
+def save_figures(results, data, folder):
+    """Histograms, logits/predictions per experiment, plus the comparisons; returns the paths."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .experiments import ANALYSIS_BATCH
+    from .plots import plot_history, plot_layer_histograms, plot_logits_and_predictions
+    from .plots import plot_std_by_layer
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    figures = {}
+    for key, result in results.items():
+        title = result.experiment.title
+        for scale in ("common", "per-layer"):
+            figures[f"{key}_histograms_{scale}"] = plot_layer_histograms(
+                result.outputs, scale=scale, title=f"{title}: pre-ReLU outputs ({scale} scale)")
+        figures[f"{key}_logits_predictions"] = plot_logits_and_predictions(
+            result.outputs, images=data.test_images[:ANALYSIS_BATCH], title=title)
+    figures["training_curves"] = plot_history(
+        {result.experiment.title: result.history for result in results.values()})
+    figures["std_by_layer"] = plot_std_by_layer(
+        {result.experiment.title: result.activations for result in results.values()})
+    paths = []
+    for name, figure in figures.items():
+        path = folder / f"{name}.png"
+        figure.savefig(path, dpi=80)
+        plt.close(figure)
+        paths.append(path)
+    return paths
+
+
+def _magnitude(summary):
+    largest = max(abs(summary["min"]), abs(summary["max"]))
+    return f"{largest:.2g}" if math.isfinite(largest) else "nan"
