@@ -45,6 +45,8 @@ def _parser():
                        default=list(EXPERIMENT_KEYS), help="which experiments to run (default all)")
     repro.add_argument("--json", type=Path, help="write the results as JSON to this file")
     repro.add_argument("--figures", type=Path, help="save the figures (PNG) into this folder")
+    repro.add_argument("--tensorboard", type=Path, metavar="DIR",
+                       help="write TensorBoard logs, one run per experiment, under DIR")
     repro.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     return parser
 
@@ -77,9 +79,12 @@ def reproduce(args, parser):
         parser.error(f"--path {args.path}: no such file")
     for option in ("json", "figures"):
         target = getattr(args, option)
+        if target is None:
+            continue
         folder = target.parent if option == "json" else target
-        if target is not None and folder.exists() and not folder.is_dir():
-            parser.error(f"--{option} {target}: {folder} is not a folder")
+        blocking = next((p for p in (folder, *folder.parents) if p.exists()), None)
+        if blocking is not None and not blocking.is_dir():
+            parser.error(f"--{option} {target}: {blocking} is not a folder")
 
     from .data import DataError, load_mnist
     from .experiments import results_table, run_experiment
@@ -108,6 +113,14 @@ def reproduce(args, parser):
     if args.figures is not None:
         saved = save_figures(results, data, args.figures)
         print(f"\nfigures: {len(saved)} PNG files in {args.figures}")
+    if args.tensorboard is not None:
+        from .experiments import ANALYSIS_BATCH
+        from .tensorboard import log_experiment_results
+
+        log_experiment_results(args.tensorboard, results, data.test_images[:ANALYSIS_BATCH],
+                               args.steps, args.seed)
+        print(f"tensorboard: runs {', '.join(results)} in {args.tensorboard} "
+              f"(view: tensorboard --logdir {args.tensorboard})")
     if args.json is not None:
         record = {
             "dataset": args.dataset,
@@ -129,8 +142,12 @@ def save_figures(results, data, folder):
     import matplotlib.pyplot as plt
 
     from .experiments import ANALYSIS_BATCH
-    from .plots import plot_history, plot_layer_histograms, plot_logits_and_predictions
-    from .plots import plot_std_by_layer
+    from .plots import (
+        plot_history,
+        plot_layer_histograms,
+        plot_logits_and_predictions,
+        plot_std_by_layer,
+    )
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

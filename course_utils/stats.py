@@ -32,7 +32,8 @@ def summarize(values):
         min=float(finite.min()),
         max=float(finite.max()),
         mean=float(finite.mean()),
-        std=float(finite.std()),
+        # a constant array has no spread; numpy's two-pass std can leave rounding noise
+        std=0.0 if finite.min() == finite.max() else float(finite.std()),
     )
     for q, value in zip(PERCENTILES, np.percentile(finite, PERCENTILES)):
         summary[f"p{q}"] = float(value)

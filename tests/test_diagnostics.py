@@ -1,0 +1,117 @@
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from course_utils.diagnostics import (
+    dead_fractions,
+    gradient_report,
+    plot_dead_fractions,
+    plot_gradient_report,
+    weight_gradients,
+)
+from course_utils.experiments import EXPERIMENTS
+from course_utils.network import CONV_LAYERS, WEIGHT_SHAPES
+
+
+@pytest.fixture(scope="module")
+def batch(subset):
+    return subset.train_images[:20], subset.train_labels[:20]
+
+
+@pytest.fixture(scope="module")
+def reports(batch):
+    return {key: gradient_report(EXPERIMENTS[key].create_network(0), *batch, learning_rate=1e-3)
+            for key in ("large", "small", "proper")}
+
+
+def test_gradients_match_a_finite_difference(batch):
+    network = EXPERIMENTS["proper"].create_network(0)
+    gradient = weight_gradients(network, *batch)["layer5"].numpy()
+    assert set(weight_gradients(network, *batch)) == set(WEIGHT_SHAPES)
+
+    def cost():
+        logits = network.logits(batch[0])
+        return float(tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
+            labels=batch[1].astype(np.int32), logits=logits)))
+
+    weights = network.weights["layer5"]
+    index = np.unravel_index(np.argmax(np.abs(gradient)), gradient.shape)
+    step = 1e-2
+    original = weights.numpy()
+    for sign, store in ((1, "plus"), (-1, "minus")):
+        shifted = original.copy()
+        shifted[index] += sign * step
+        weights.assign(shifted)
+        if store == "plus":
+            plus = cost()
+        else:
+            minus = cost()
+    weights.assign(original)
+    assert (plus - minus) / (2 * step) == pytest.approx(gradient[index], rel=0.05)
+
+
+def test_report_fields_and_relative_update(reports):
+    for report in reports.values():
+        assert list(report) == list(WEIGHT_SHAPES)
+        for row in report.values():
+            assert row["relative_update"] == pytest.approx(1e-3 * row["gradient"] / row["weights"])
+
+
+def test_small_weights_have_vanishing_gradients(reports):
+    # With zero biases the ReLU network is positively homogeneous: scaling all five weight
+    # tensors by 0.01 scales each weight gradient by 0.01**4 (times the change in softmax - label).
+    for layer in WEIGHT_SHAPES:
+        ratio = reports["small"][layer]["gradient"] / reports["large"][layer]["gradient"]
+        assert 1e-10 < ratio < 1e-7, layer
+        assert reports["small"][layer]["gradient"] < 1e-2 < reports["proper"][layer]["gradient"]
+
+
+def _outputs(values_by_layer):
+    return {name: values_by_layer.get(name, np.ones((2, 2, 2, 3))) for name in CONV_LAYERS}
+
+
+def test_dead_fractions_per_channel_and_per_neuron():
+    layer = np.ones((2, 2, 2, 3))  # 2 images, 2x2 positions, 3 channels
+    layer[..., 0] = -1.0  # channel 0 never fires: dead
+    layer[:, 0, 0, 1] = 0.0  # channel 1 at one position is 0 for both images: dead neuron
+    layer[0, 1, 1, 2] = -5.0  # channel 2 fires on image 1 at that position: alive
+    fractions = dead_fractions(_outputs({"layer2_conv": layer}), unit="channel")
+    assert fractions["layer2_conv"] == pytest.approx(1 / 3)
+    assert fractions["layer1_conv"] == 0.0
+    neurons = dead_fractions(_outputs({"layer2_conv": layer}), unit="neuron")
+    assert neurons["layer2_conv"] == pytest.approx((4 + 1) / 12)
+
+
+def test_zero_counts_as_not_firing_and_nonfinite_gives_nan():
+    fractions = dead_fractions(_outputs({"layer1_conv": np.zeros((2, 2, 2, 3)),
+                                         "layer3_conv": np.full((2, 2, 2, 3), np.nan)}))
+    assert fractions["layer1_conv"] == 1.0
+    assert math.isnan(fractions["layer3_conv"])
+
+
+def test_blank_borders_are_dead_neurons_but_no_filter_is_dead(subset):
+    outputs = EXPERIMENTS["proper"].create_network(0).outputs(subset.test_images[:50])
+    channels, neurons = dead_fractions(outputs, "channel"), dead_fractions(outputs, "neuron")
+    assert channels["layer1_conv"] < 0.1
+    assert neurons["layer1_conv"] > 0.1  # MNIST's corners are blank in every image
+
+
+def test_bad_unit_and_shape_raise():
+    with pytest.raises(ValueError, match="unit must be one of"):
+        dead_fractions(_outputs({}), unit="filter")
+    with pytest.raises(ValueError, match="layer4_conv must have shape"):
+        dead_fractions(_outputs({"layer4_conv": np.ones((2, 3))}))
+
+
+def test_plots(reports):
+    fig = plot_gradient_report({key: report for key, report in reports.items()})
+    assert fig.axes[0].get_yscale() == "log" and len(fig.axes[0].lines) == 3
+    plt.close(fig)
+    fig = plot_dead_fractions({"a": dict.fromkeys(CONV_LAYERS, 0.5),
+                               "b": dict.fromkeys(CONV_LAYERS, 0.0)})
+    heights = sorted(patch.get_height() for patch in fig.axes[0].patches)
+    assert heights == [0.0] * 4 + [50.0] * 4
+    plt.close(fig)

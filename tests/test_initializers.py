@@ -1,0 +1,138 @@
+import math
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+import numpy as np
+import pytest
+
+from course_utils.initializers import (
+    SCHEMES,
+    TF1_TRUNCATION_FACTOR,
+    TRUNCATED_NORMAL_STDDEV,
+    expected_stddev,
+    fan_in_fan_out,
+    he_stddev,
+    initial_weights,
+    lecun_stddev,
+    tf1_variance_scaling_stddev,
+    xavier_limit,
+    xavier_stddev,
+)
+from course_utils.network import WEIGHT_SHAPES
+
+fans = st.integers(min_value=1, max_value=100_000)
+
+
+def test_fans_of_the_posts_layers():
+    fans_by_layer = {layer: fan_in_fan_out(shape) for layer, shape in WEIGHT_SHAPES.items()}
+    assert fans_by_layer == {
+        "layer1": (9, 576),
+        "layer2": (576, 576),
+        "layer3": (576, 1152),
+        "layer4": (1152, 1152),
+        "layer5": (6272, 10),
+    }
+
+
+def test_fan_of_an_unsupported_shape():
+    with pytest.raises(ValueError, match="expected a dense"):
+        fan_in_fan_out((3, 3, 1))
+
+
+@given(fans)
+def test_he_keeps_relu_variance(fan_in):
+    # Var(output) = fan_in * Var(w) * E[x^2]; ReLU halves E[x^2], He's factor 2 restores it.
+    assert fan_in * he_stddev(fan_in) ** 2 / 2 == pytest.approx(1.0)
+    assert lecun_stddev(fan_in) == pytest.approx(he_stddev(fan_in) / math.sqrt(2))
+
+
+@given(fans, fans)
+def test_xavier_uniform_has_the_xavier_variance(fan_in, fan_out):
+    limit = xavier_limit(fan_in, fan_out)
+    assert limit**2 / 3 == pytest.approx(xavier_stddev(fan_in, fan_out) ** 2)
+    assert xavier_limit(fan_in, fan_out) == xavier_limit(fan_out, fan_in)
+
+
+@given(fans)
+def test_tf1_and_tf2_variance_scaling_agree_within_a_third_of_a_percent(fan_in):
+    # TF1: a normal with stddev sqrt(1.3 * 2 / fan_in), cut at 2 sigma. TF2: sqrt(2 / fan_in)
+    # divided by the stddev of a unit normal cut at 2 sigma.
+    tf1_effective = tf1_variance_scaling_stddev(fan_in) * TRUNCATED_NORMAL_STDDEV
+    assert tf1_effective == pytest.approx(he_stddev(fan_in), rel=3e-3)
+    assert TF1_TRUNCATION_FACTOR == 1.3
+
+
+@pytest.mark.parametrize("bad", [0, -3, float("nan"), float("inf")])
+def test_formulas_refuse_bad_fans(bad):
+    with pytest.raises(ValueError, match="fan_in must be a finite number > 0"):
+        he_stddev(bad)
+    with pytest.raises(ValueError, match="must be a finite number > 0"):
+        xavier_limit(bad, 10)
+
+
+def test_formulas_refuse_non_numbers():
+    with pytest.raises(TypeError, match="fan_in must be a number, got '9'"):
+        he_stddev("9")
+
+
+@pytest.mark.parametrize("scheme", [s for s in SCHEMES if s != "zeros"])
+@pytest.mark.parametrize("layer", ["layer3", "layer5"])
+def test_drawn_weights_have_the_expected_stddev(scheme, layer):
+    shape = WEIGHT_SHAPES[layer]
+    weights = initial_weights(scheme, shape, scale=0.5, seed=1).numpy()
+    assert weights.shape == shape and weights.dtype == np.float32
+    assert weights.std() == pytest.approx(expected_stddev(scheme, shape, scale=0.5), rel=0.03)
+    assert abs(weights.mean()) < 0.05 * weights.std()
+
+
+def test_xavier_weights_stay_inside_the_limit():
+    weights = initial_weights("xavier", WEIGHT_SHAPES["layer5"]).numpy()
+    assert np.abs(weights).max() <= xavier_limit(6272, 10)
+
+
+def test_he_weights_are_truncated_at_two_sigma():
+    weights = initial_weights("he", WEIGHT_SHAPES["layer4"]).numpy()
+    untruncated = he_stddev(1152) / TRUNCATED_NORMAL_STDDEV
+    assert np.abs(weights).max() <= 2 * untruncated + 1e-6
+
+
+def test_same_seed_same_weights_other_seed_other_weights():
+    for scheme in SCHEMES[:-1]:
+        first = initial_weights(scheme, (3, 3, 8, 8), seed=5).numpy()
+        np.testing.assert_array_equal(first, initial_weights(scheme, (3, 3, 8, 8), seed=5).numpy())
+        assert not np.array_equal(first, initial_weights(scheme, (3, 3, 8, 8), seed=6).numpy())
+
+
+def test_zeros_scheme():
+    assert not np.any(initial_weights("zeros", (4, 3)).numpy())
+
+
+@pytest.mark.parametrize(
+    "scale, error, message",
+    [
+        (0, ValueError, "scale must be a finite number > 0, got 0"),
+        (-1.0, ValueError, "got -1.0"),
+        (float("nan"), ValueError, "got nan"),
+        (float("inf"), ValueError, "got inf"),
+        ("big", TypeError, "scale must be a number, got 'big'"),
+        (None, TypeError, "scale must be a number"),
+        (True, TypeError, "scale must be a number"),
+    ],
+)
+def test_bad_scales_are_refused(scale, error, message):
+    with pytest.raises(error, match=message):
+        initial_weights("he", (3, 3, 1, 64), scale=scale)
+
+
+def test_unknown_scheme_lists_the_choices():
+    with pytest.raises(ValueError, match="unknown initialization scheme 'kaiming'.*'he'"):
+        initial_weights("kaiming", (3, 3, 1, 64))
+
+
+@settings(deadline=None, max_examples=25)
+@given(st.sampled_from(SCHEMES[:-1]), st.floats(min_value=1e-3, max_value=1e2))
+def test_scale_multiplies_the_stddev(scheme, scale):
+    shape = (3, 3, 16, 32)
+    assert expected_stddev(scheme, shape, scale) == pytest.approx(
+        scale * expected_stddev(scheme, shape)
+    )

@@ -1,0 +1,100 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from course_utils.network import OUTPUT_NAMES, WEIGHT_SHAPES, ConvNet, count_parameters
+from course_utils.stats import activation_stats, std_ratio
+from course_utils.training import set_seed
+
+
+def normal_weights(scale=1.0, seed=0):
+    set_seed(seed)
+    return {
+        layer: tf.Variable(tf.random.normal(shape) * scale)
+        for layer, shape in WEIGHT_SHAPES.items()
+    }
+
+
+def test_every_named_output_has_the_shape_of_the_post(digits):
+    outputs = ConvNet.from_weights(normal_weights()).outputs(digits[:3])
+    assert list(outputs) == list(OUTPUT_NAMES)
+    assert outputs["layer1_conv"].shape == (3, 28, 28, 64)
+    assert outputs["layer2_conv"].shape == (3, 28, 28, 64)
+    assert outputs["layer3_conv"].shape == (3, 14, 14, 128)
+    assert outputs["layer4_conv"].shape == (3, 14, 14, 128)
+    assert outputs["logits"].shape == (3, 10)
+    np.testing.assert_allclose(outputs["predictions"].sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_forward_pass_matches_keras_layers(digits):
+    weights = normal_weights(scale=0.1)
+    outputs = ConvNet.from_weights(weights).outputs(digits[:4])
+    conv = tf.keras.layers.Conv2D
+    pool = tf.keras.layers.MaxPooling2D(2)
+    x = tf.convert_to_tensor(digits[:4])
+    layer1 = conv(64, 3, padding="same", use_bias=False)
+    layer1.build(x.shape)
+    layer1.kernel.assign(weights["layer1"])
+    np.testing.assert_allclose(layer1(x), outputs["layer1_conv"], rtol=1e-4, atol=1e-5)
+    hidden = pool(tf.nn.relu(outputs["layer2_conv"]))
+    hidden = pool(tf.nn.relu(outputs["layer4_conv"]))
+    logits = tf.reshape(hidden, (4, -1)) @ weights["layer5"]
+    np.testing.assert_allclose(logits, outputs["logits"], rtol=1e-4, atol=1e-3)
+
+
+def test_biases_start_at_zero_and_variables_are_shared():
+    weights = normal_weights()
+    network = ConvNet.from_weights(weights)
+    assert network.weights["layer3"] is weights["layer3"]
+    assert all(not np.any(bias.numpy()) for bias in network.biases.values())
+    assert len(network.parameters) == 10
+    assert count_parameters() == sum(int(np.prod(v.shape)) for v in network.parameters)
+
+
+def test_plain_tensors_are_wrapped_in_variables():
+    tensors = {layer: np.zeros(shape, np.float32) for layer, shape in WEIGHT_SHAPES.items()}
+    network = ConvNet.from_weights(tensors)
+    assert isinstance(network.weights["layer5"], tf.Variable)
+
+
+def test_unit_normal_weights_explode_with_depth(digits):
+    stats = activation_stats(ConvNet.from_weights(normal_weights()).outputs(digits))
+    assert 0.3 < stats["layer1_conv"]["std"] < 3  # the post: about [-1, 1]
+    assert std_ratio(stats) > 100
+    assert max(abs(stats["logits"]["min"]), stats["logits"]["max"]) > 1000
+
+
+def test_small_weights_vanish_with_depth(digits):
+    stats = activation_stats(ConvNet.from_weights(normal_weights(scale=0.01)).outputs(digits))
+    assert std_ratio(stats) < 0.02
+    assert max(abs(stats["logits"]["min"]), stats["logits"]["max"]) < 0.01
+    np.testing.assert_allclose(stats["predictions"]["mean"], 0.1, atol=1e-6)
+    assert stats["predictions"]["std"] < 1e-3
+
+
+def test_wrong_weight_shape_names_the_layer():
+    weights = normal_weights()
+    weights["layer2"] = tf.zeros((3, 3, 32, 64))
+    with pytest.raises(ValueError, match=r"layer2_weights must have shape \(3, 3, 64, 64\)"):
+        ConvNet.from_weights(weights)
+
+
+def test_wrong_dtype_is_refused():
+    weights = normal_weights()
+    weights["layer1"] = tf.Variable(tf.zeros((3, 3, 1, 64), dtype=tf.float64))
+    with pytest.raises(TypeError, match="layer1_weights must be float32"):
+        ConvNet.from_weights(weights)
+
+
+def test_missing_or_extra_layers_are_named():
+    weights = normal_weights()
+    weights["layer6"] = weights.pop("layer5")
+    with pytest.raises(ValueError, match=r"missing \['layer5'\], unexpected \['layer6'\]"):
+        ConvNet.from_weights(weights)
+
+
+def test_images_of_the_wrong_shape_are_refused():
+    network = ConvNet.from_weights(normal_weights())
+    message = r"images must have shape \(N, 28, 28, 1\), got \(2, 28, 28\)"
+    with pytest.raises(ValueError, match=message):
+        network.outputs(np.zeros((2, 28, 28), np.float32))

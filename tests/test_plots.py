@@ -1,0 +1,79 @@
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from course_utils.network import CONV_LAYERS
+from course_utils.plots import (
+    plot_history,
+    plot_layer_histograms,
+    plot_logits_and_predictions,
+    plot_std_by_layer,
+)
+from course_utils.stats import activation_stats
+from course_utils.training import History
+
+
+@pytest.fixture
+def outputs():
+    rng = np.random.default_rng(0)
+    values = {name: rng.normal(0, 10.0**i, 500) for i, name in enumerate(CONV_LAYERS)}
+    values["logits"] = rng.normal(0, 100, (8, 10))
+    values["predictions"] = np.eye(10)[rng.integers(0, 10, 8)]
+    return values
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def test_common_scale_shares_one_range(outputs):
+    fig = plot_layer_histograms(outputs, scale="common")
+    limits = {ax.get_xlim() for ax in fig.axes}
+    assert len(fig.axes) == 4 and len(limits) == 1
+    assert limits.pop()[1] == pytest.approx(np.abs(outputs["layer4_conv"]).max())
+
+
+def test_per_layer_scale_fits_each_layer(outputs):
+    fig = plot_layer_histograms(outputs, scale="per-layer")
+    widths = [ax.get_xlim()[1] for ax in fig.axes]
+    assert widths == sorted(widths) and widths[3] > 100 * widths[0]
+    assert [ax.get_title().split("\n")[0] for ax in fig.axes] == list(CONV_LAYERS)
+
+
+def test_histograms_redraw_into_given_axes(outputs):
+    fig, axes = plt.subplots(1, 4)
+    assert plot_layer_histograms(outputs, axes=axes) is fig
+    assert plot_layer_histograms(outputs, axes=axes, scale="per-layer") is fig
+    assert len(fig.axes[0].patches) == 60  # redrawn, not stacked
+
+
+def test_histograms_survive_inf_nan_and_constants(outputs):
+    outputs["layer2_conv"] = np.array([np.inf, np.nan, 1.0, 2.0])
+    outputs["layer3_conv"] = np.zeros(10)
+    outputs["layer4_conv"] = np.array([np.nan, np.nan])
+    fig = plot_layer_histograms(outputs, scale="per-layer")
+    assert "2 inf/NaN" in fig.axes[1].get_title()
+    assert "std 0" in fig.axes[2].get_title()
+
+
+def test_unknown_scale_is_refused(outputs):
+    with pytest.raises(ValueError, match="scale must be one of"):
+        plot_layer_histograms(outputs, scale="log")
+
+
+def test_logits_and_predictions_panels(outputs):
+    images = np.zeros((8, 28, 28, 1), np.float32)
+    fig = plot_logits_and_predictions(outputs, images=images, count=5)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles[0] == "digit" and titles[2] == "predictions = softmax(logits)"
+    annotations = [text.get_text() for text in fig.axes[2].texts]
+    assert len(annotations) == 5 * 10 and annotations.count("1.00") == 5
+
+
+def test_history_and_std_plots(outputs):
+    history = History(steps=[0, 100], costs=[2.5, float("inf")], accuracies=[0.1, 0.5])
+    assert len(plot_history({"run": history}).axes) == 2
+    fig = plot_std_by_layer({"run": activation_stats(outputs)})
+    assert fig.axes[0].get_yscale() == "log"

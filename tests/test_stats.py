@@ -1,0 +1,97 @@
+import math
+
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+import numpy as np
+import pytest
+
+from course_utils.stats import (
+    PERCENTILES,
+    STAT_FIELDS,
+    activation_stats,
+    format_number,
+    format_stats_table,
+    std_ratio,
+    summarize,
+    verdict,
+)
+
+finite_floats = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, width=32)
+
+
+@given(arrays(np.float32, st.integers(1, 200), elements=finite_floats))
+def test_summary_agrees_with_numpy(values):
+    summary = summarize(values)
+    as64 = values.astype(np.float64)
+    assert summary["min"] == as64.min() and summary["max"] == as64.max()
+    assert summary["mean"] == pytest.approx(as64.mean(), rel=1e-9, abs=1e-9)
+    assert summary["std"] == pytest.approx(as64.std(), rel=1e-9, abs=1e-6)
+    for q in PERCENTILES:
+        assert summary[f"p{q}"] == pytest.approx(np.percentile(as64, q))
+    assert summary["min"] <= summary["p1"] <= summary["p50"] <= summary["p99"] <= summary["max"]
+    assert summary["count"] == values.size and summary["nonfinite"] == 0
+
+
+@given(
+    arrays(np.float64, st.integers(1, 100), elements=finite_floats),
+    st.lists(st.sampled_from([np.inf, -np.inf, np.nan]), min_size=1, max_size=10),
+)
+def test_inf_and_nan_are_counted_and_left_out(values, bad):
+    summary = summarize(np.concatenate([values, bad]))
+    assert summary["nonfinite"] == len(bad)
+    assert summary["mean"] == pytest.approx(values.mean(), rel=1e-9, abs=1e-9)
+    assert all(math.isfinite(summary[field]) for field in STAT_FIELDS)
+
+
+def test_all_nonfinite_or_empty_gives_nan_fields():
+    for values in ([np.nan, np.inf], []):
+        summary = summarize(values)
+        assert all(math.isnan(summary[field]) for field in STAT_FIELDS)
+
+
+@given(st.floats(-1e3, 1e3), st.integers(1, 50))
+def test_constant_arrays_have_zero_spread(value, size):
+    summary = summarize(np.full(size, value))
+    assert summary["std"] == 0 and summary["min"] == summary["max"] == pytest.approx(value)
+
+
+def stats_with_stds(bottom, top):
+    return activation_stats({"layer1_conv": np.array([-bottom, bottom]),
+                             "layer4_conv": np.array([-top, top])})
+
+
+@pytest.mark.parametrize(
+    "bottom, top, expected",
+    [(1.0, 6000.0, "exploding: layer4_conv std / layer1_conv std = 6e+03"),
+     (0.02, 0.0002, "vanishing: layer4_conv std / layer1_conv std = 0.01"),
+     (0.4, 1.3, "healthy: layer4_conv std / layer1_conv std = 3.2")],
+)
+def test_verdicts(bottom, top, expected):
+    assert verdict(stats_with_stds(bottom, top)) == expected
+
+
+def test_verdict_thresholds_are_an_order_of_magnitude():
+    assert verdict(stats_with_stds(1.0, 10.5)).startswith("exploding")
+    assert verdict(stats_with_stds(1.0, 9.5)).startswith("healthy")
+    assert verdict(stats_with_stds(1.0, 0.095)).startswith("vanishing")
+
+
+def test_ratio_with_a_constant_first_layer():
+    assert std_ratio(stats_with_stds(0.0, 1.0)) == math.inf
+    assert verdict(stats_with_stds(0.0, 1.0)).startswith("exploding")
+    assert verdict(stats_with_stds(0.0, 0.0)).startswith("undefined")
+
+
+@given(st.floats(allow_nan=True, allow_infinity=True))
+def test_format_number_never_fails(value):
+    text = format_number(value)
+    assert isinstance(text, str) and len(text) <= 10
+
+
+def test_stats_table_has_a_row_per_output():
+    table = format_stats_table(stats_with_stds(1.0, 2.0))
+    lines = table.splitlines()
+    assert lines[0].split() == ["min", "max", "mean", "std"]
+    assert lines[1].split() == ["layer1_conv", "-1", "1", "0", "1"]
+    assert len(lines) == 3

@@ -1,0 +1,136 @@
+import math
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from course_utils.experiments import EXPERIMENTS
+from course_utils.plots import plot_history
+from course_utils.training import evaluate, set_seed, train
+
+
+@pytest.fixture(scope="module")
+def small_train(subset):
+    return subset.train_images[:300], subset.train_labels[:300]
+
+
+def manual_cost_and_accuracy(network, images, labels):
+    logits = network.outputs(images)["logits"].astype(np.float64)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_softmax = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    cost = -log_softmax[np.arange(len(labels)), labels].mean()
+    return cost, float((logits.argmax(axis=1) == labels).mean())
+
+
+def test_batches_are_taken_in_order_and_recorded_before_the_update(small_train):
+    images, labels = small_train
+    network = EXPERIMENTS["proper"].create_network(seed=0)
+    expected = []
+    for step in range(5):
+        offset = (step * 100) % (300 - 100)  # the original's formula: 0, 100, 0, 100, 0
+        expected.append(manual_cost_and_accuracy(network, images[offset : offset + 100],
+                                                 labels[offset : offset + 100]))
+    # A learning rate this small leaves the weights unchanged in float32.
+    history = train(network, images, labels, learning_rate=1e-30, steps=5, record_every=1,
+                    progress=False)
+    assert history.steps == [0, 1, 2, 3, 4]
+    np.testing.assert_allclose(history.costs, [cost for cost, _ in expected], rtol=1e-4)
+    np.testing.assert_allclose(history.accuracies, [acc for _, acc in expected], atol=1e-6)
+
+
+def test_history_records_every_n_steps(small_train):
+    network = EXPERIMENTS["proper"].create_network(seed=0)
+    history = train(network, *small_train, learning_rate=1e-3, steps=25, record_every=10,
+                    progress=False)
+    assert history.steps == [0, 10, 20]
+    assert len(history.costs) == len(history.accuracies) == 3
+    assert history.diverged_at is None and history.message == ""
+    assert history.as_records()[0].keys() == {"step", "cost", "accuracy"}
+
+
+def test_gradient_descent_lowers_the_cost(small_train):
+    network = EXPERIMENTS["proper"].create_network(seed=0)
+    before, _ = evaluate(network, *small_train)
+    train(network, *small_train, learning_rate=1e-2, steps=30, progress=False)
+    after, _ = evaluate(network, *small_train)
+    assert after < 0.8 * before
+
+
+def test_evaluate_is_the_mean_over_batches_of_100(subset):
+    network = EXPERIMENTS["proper"].create_network(seed=0)
+    images, labels = subset.test_images[:250], subset.test_labels[:250]
+    cost, accuracy = evaluate(network, images, labels)
+    batches = [manual_cost_and_accuracy(network, images[i : i + 100], labels[i : i + 100])
+               for i in (0, 100)]  # the last 50 images do not fill a batch
+    assert cost == pytest.approx(np.mean([c for c, _ in batches]), rel=1e-4)
+    assert accuracy == pytest.approx(np.mean([a for _, a in batches]), abs=1e-6)
+
+
+def test_same_seed_same_numbers_other_seed_other_numbers(small_train):
+    def run(seed):
+        set_seed(seed)
+        network = EXPERIMENTS["proper"].create_network(seed)
+        return train(network, *small_train, learning_rate=1e-3, steps=12, record_every=4,
+                     progress=False).costs
+
+    first = run(1)
+    assert run(1) == first  # bit for bit
+    assert run(2) != first
+
+
+def test_divergence_stops_cleanly_and_says_where(small_train, capsys):
+    network = EXPERIMENTS["large"].create_network(seed=0)
+    history = train(network, *small_train, learning_rate=10.0, steps=40, record_every=5,
+                    progress=False)
+    assert history.diverged_at is not None and history.diverged_at < 40
+    assert f"at step {history.diverged_at}" in history.message
+    assert "learning rate 10 is too large" in history.message
+    assert history.message in capsys.readouterr().err
+    assert max(history.steps) <= history.diverged_at
+    assert all(math.isfinite(c) or c is None for c in (r["cost"] for r in history.as_records()))
+    plot_history({"diverged": history})  # what was recorded can still be plotted
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"learning_rate": 0}, ValueError, "learning_rate must be a finite number > 0, got 0"),
+        ({"learning_rate": float("nan")}, ValueError, "learning_rate must be a finite"),
+        ({"learning_rate": "fast"}, TypeError, "learning_rate must be a number"),
+        ({"steps": -1}, ValueError, "steps must be >= 0, got -1"),
+        ({"steps": 2.5}, TypeError, "steps must be an integer"),
+        ({"batch_size": 0}, ValueError, "batch_size must be >= 1"),
+        ({"batch_size": 301}, ValueError, "batch_size 301 is larger than the 300 images"),
+        ({"record_every": 0}, ValueError, "record_every must be >= 1"),
+    ],
+)
+def test_bad_training_arguments(small_train, kwargs, error, message):
+    arguments = {"learning_rate": 1e-3, "steps": 1, "progress": False} | kwargs
+    network = EXPERIMENTS["small"].create_network(seed=0)
+    with pytest.raises(error, match=message):
+        train(network, *small_train, **arguments)
+
+
+def test_labels_must_match_the_images(small_train):
+    images, labels = small_train
+    network = EXPERIMENTS["small"].create_network(seed=0)
+    with pytest.raises(ValueError, match="labels must be 300 integer class ids"):
+        evaluate(network, images, labels[:-1])
+    with pytest.raises(ValueError, match="labels must be 300 integer class ids"):
+        evaluate(network, images, labels.astype(np.float32))
+
+
+def test_zero_steps_changes_nothing(small_train):
+    network = EXPERIMENTS["proper"].create_network(seed=0)
+    before = network.weights["layer1"].numpy().copy()
+    history = train(network, *small_train, learning_rate=1.0, steps=0, progress=False)
+    assert history.steps == []
+    np.testing.assert_array_equal(before, network.weights["layer1"].numpy())
+
+
+def test_set_seed_refuses_bad_seeds():
+    with pytest.raises(ValueError, match="seed must be an integer >= 0"):
+        set_seed(-2)
+    with pytest.raises(ValueError, match="seed must be an integer >= 0"):
+        set_seed("1")
+    tf.random.uniform(())  # still usable afterwards
