@@ -400,7 +400,7 @@ class Playground(widgets.VBox):
         self.train_button.description, self.train_button.icon = "stop", "stop"
         self.progress.max, self.progress.value = steps, 0
         self.curve_image.layout.display = None
-        total = _ChunkedHistory(rate)
+        total = self.history = _ChunkedHistory(rate)
         done = 0
         while done < steps and not self._stop_training.is_set():
             chunk = min(TRAIN_CHUNK, steps - done)
@@ -418,7 +418,6 @@ class Playground(widgets.VBox):
                     f"<span style='color:#b00020'>{_escape(history.message)}</span>"
                 )
                 break
-        self.history = total
         return total
 
 
