@@ -1,0 +1,83 @@
+"""Write what the post looked at in TensorBoard: per-layer histograms and the cost.
+
+Each run is one folder of event files that TensorBoard reads. In it:
+
+- histograms ``layer1_conv`` .. ``layer4_conv`` and ``logits`` of one batch of images, at step 0
+  (the freshly initialized network) and at the last step (after training);
+- scalars ``cost`` and ``accuracy``: the training-batch values at each recorded step.
+
+To look at them in JupyterLab::
+
+    %load_ext tensorboard
+    %tensorboard --logdir runs
+
+or in a terminal ``tensorboard --logdir runs`` and open the address it prints. TensorBoard gives
+every histogram its own x-range (the post's complaint); compare layers on one scale with
+:func:`course_utils.plots.plot_layer_histograms`.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from .network import CONV_LAYERS
+
+HISTOGRAM_NAMES = CONV_LAYERS + ("logits",)
+
+
+def write_histograms(writer, network, images, step):
+    """Histograms of :data:`HISTOGRAM_NAMES` for ``images`` at ``step`` (inf and NaN left out)."""
+    outputs = network.outputs(images)
+    with writer.as_default(step=step):
+        for name in HISTOGRAM_NAMES:
+            values = np.asarray(outputs[name]).ravel()
+            tf.summary.histogram(name, values[np.isfinite(values)])
+    writer.flush()
+
+
+def write_history(writer, history):
+    """The recorded training-batch ``cost`` and ``accuracy`` (non-finite costs skipped)."""
+    records = zip(history.steps, history.costs, history.accuracies, strict=True)
+    with writer.as_default():
+        for step, cost, accuracy in records:
+            if np.isfinite(cost):
+                tf.summary.scalar("cost", cost, step=step)
+            tf.summary.scalar("accuracy", accuracy, step=step)
+    writer.flush()
+
+
+def log_run(logdir, initial_network, trained_network, images, history, final_step):
+    """One TensorBoard run in ``logdir``: histograms at step 0 and ``final_step``, and the history.
+
+    ``initial_network`` is the network as initialized (before any training step); pass a fresh
+    copy, since training changes a network in place.
+    """
+    logdir = Path(logdir)
+    logdir.mkdir(parents=True, exist_ok=True)
+    writer = tf.summary.create_file_writer(str(logdir))
+    try:
+        write_histograms(writer, initial_network, images, step=0)
+        write_history(writer, history)
+        write_histograms(writer, trained_network, images, step=final_step)
+    finally:
+        writer.close()
+    return logdir
+
+
+def log_experiment_results(folder, results, images, steps, seed):
+    """One run per experiment, ``folder/<key>``, from ``{key: ExperimentResult}``.
+
+    The initial network is drawn again from the same ``seed`` (the draws are deterministic);
+    a run that diverged gets its final histograms at the step where it stopped.
+    Returns the run folders.
+    """
+    folders = []
+    for key, result in results.items():
+        initial = result.experiment.create_network(seed)
+        history = result.history
+        final_step = history.diverged_at if history.diverged_at is not None else steps
+        folders.append(
+            log_run(Path(folder) / key, initial, result.network, images, history, final_step)
+        )
+    return folders

@@ -1,0 +1,64 @@
+import math
+
+import numpy as np
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tensorboard.util.tensor_util import make_ndarray
+
+from course_utils.cli import main
+from course_utils.experiments import EXPERIMENTS
+from course_utils.tensorboard import HISTOGRAM_NAMES, log_run
+from course_utils.training import History
+
+
+def read_run(folder):
+    """TensorBoard's own reader; TF2 stores histograms and scalars as tensors."""
+    events = EventAccumulator(str(folder), size_guidance={"tensors": 0})
+    events.Reload()
+    return events
+
+
+def plugin_of(events, tag):
+    return events.SummaryMetadata(tag).plugin_data.plugin_name
+
+
+def test_log_run_writes_histograms_and_the_history(tmp_path, digits):
+    initial = EXPERIMENTS["proper"].create_network(0)
+    trained = EXPERIMENTS["proper"].create_network(1)
+    history = History(steps=[0, 10, 20], costs=[2.5, 1.5, math.inf], accuracies=[0.1, 0.5, 0.6])
+    log_run(tmp_path / "proper", initial, trained, digits[:8], history, final_step=30)
+
+    events = read_run(tmp_path / "proper")
+    tags = events.Tags()["tensors"]
+    for name in HISTOGRAM_NAMES:
+        assert name in tags and plugin_of(events, name) == "histograms"
+        assert [event.step for event in events.Tensors(name)] == [0, 30]
+    buckets = make_ndarray(events.Tensors("layer1_conv")[0].tensor_proto)  # (left, right, count)
+    assert buckets[:, 2].sum() == 8 * 28 * 28 * 64  # every value of the batch, counted once
+    assert plugin_of(events, "cost") == "scalars"
+    costs = {event.step: float(make_ndarray(event.tensor_proto))
+             for event in events.Tensors("cost")}
+    assert costs == {0: 2.5, 10: 1.5}  # the inf cost is left out
+    assert [event.step for event in events.Tensors("accuracy")] == [0, 10, 20]
+
+
+def test_histograms_leave_out_nonfinite_values(tmp_path, digits):
+    network = EXPERIMENTS["proper"].create_network(0)
+    network.weights["layer5"].assign(np.full((6272, 10), np.nan, dtype=np.float32))
+    log_run(tmp_path, network, network, digits[:2], History(), final_step=1)
+    events = read_run(tmp_path)
+    for event in events.Tensors("logits"):
+        assert make_ndarray(event.tensor_proto)[:, 2].sum() == 0  # no finite logit: empty
+    for event in events.Tensors("layer4_conv"):
+        assert make_ndarray(event.tensor_proto)[:, 2].sum() == 2 * 14 * 14 * 128
+
+
+def test_reproduce_writes_one_run_per_experiment(tmp_path, capsys):
+    status = main(["reproduce", "--steps", "3", "--experiments", "small",
+                   "--no-progress", "--tensorboard", str(tmp_path / "tb")])
+    assert status == 0
+    assert "tensorboard: runs small in" in capsys.readouterr().out
+    assert sorted(path.name for path in (tmp_path / "tb").iterdir()) == ["small"]
+    events = read_run(tmp_path / "tb" / "small")
+    for name in HISTOGRAM_NAMES:
+        assert [event.step for event in events.Tensors(name)] == [0, 3]  # initial and trained
+    assert [event.step for event in events.Tensors("cost")] == [0]
