@@ -15,6 +15,18 @@ from .stats import format_number
 SCALES = ("common", "per-layer")
 
 
+def plot_digits(images, labels, count=10, title=None):
+    """The first ``count`` images in a row, each titled with its label."""
+    fig, axes = plt.subplots(1, count, figsize=(1.1 * count, 1.5), layout="constrained")
+    for ax, image, label in zip(np.atleast_1d(axes), images[:count], labels[:count]):
+        ax.imshow(np.asarray(image)[:, :, 0], cmap="gray_r", vmin=0, vmax=1)
+        ax.set_title(str(label), fontsize=10)
+        ax.axis("off")
+    if title:
+        fig.suptitle(title, fontsize=11)
+    return fig
+
+
 def plot_layer_histograms(outputs, scale="common", bins=60, title=None, axes=None):
     """Histograms of layer1_conv..layer4_conv side by side (pre-ReLU outputs).
 

@@ -53,22 +53,28 @@ def std_ratio(stats, top="layer4_conv", bottom="layer1_conv"):
     return top_std / bottom_std
 
 
-def verdict(stats):
-    """One line: ``exploding``, ``vanishing`` or ``healthy``, with the layer4/layer1 std ratio.
+def diagnosis(stats):
+    """``"exploding"``, ``"vanishing"`` or ``"healthy"`` (``"undefined"`` if both are constant).
 
     Exploding means layer4_conv spreads more than 10x wider than layer1_conv, vanishing less than
     a tenth as wide; in between the layers stay within an order of magnitude of each other.
     """
     ratio = std_ratio(stats)
     if math.isnan(ratio):
-        return "undefined: layer1_conv and layer4_conv are both constant (all-zero weights?)"
+        return "undefined"
     if ratio > EXPLODING_RATIO:
-        kind = "exploding"
-    elif ratio < VANISHING_RATIO:
-        kind = "vanishing"
-    else:
-        kind = "healthy"
-    return f"{kind}: layer4_conv std / layer1_conv std = {format_number(ratio)}"
+        return "exploding"
+    if ratio < VANISHING_RATIO:
+        return "vanishing"
+    return "healthy"
+
+
+def verdict(stats):
+    """One line: the :func:`diagnosis` with the layer4/layer1 std ratio that supports it."""
+    kind = diagnosis(stats)
+    if kind == "undefined":
+        return "undefined: layer1_conv and layer4_conv are both constant (all-zero weights?)"
+    return f"{kind}: layer4_conv std / layer1_conv std = {format_number(std_ratio(stats))}"
 
 
 def format_number(value, digits=2):
