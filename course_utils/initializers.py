@@ -107,6 +107,8 @@ def initial_weights(scheme, shape, scale=1.0, seed=0):
     """
     check_scheme(scheme)
     check_scale(scale)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
     shape = tuple(int(size) for size in shape)
     fan_in_fan_out(shape)
     if scheme == "normal":

@@ -124,6 +124,12 @@ def test_bad_scales_are_refused(scale, error, message):
         initial_weights("he", (3, 3, 1, 64), scale=scale)
 
 
+@pytest.mark.parametrize("seed", [-1, 1.5, "0", None])
+def test_bad_seeds_are_refused(seed):
+    with pytest.raises(ValueError, match="seed must be an integer >= 0"):
+        initial_weights("normal", (3, 3, 1, 64), seed=seed)
+
+
 def test_unknown_scheme_lists_the_choices():
     with pytest.raises(ValueError, match="unknown initialization scheme 'kaiming'.*'he'"):
         initial_weights("kaiming", (3, 3, 1, 64))

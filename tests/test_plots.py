@@ -72,6 +72,12 @@ def test_logits_and_predictions_panels(outputs):
     assert len(annotations) == 5 * 10 and annotations.count("1.00") == 5
 
 
+@pytest.mark.parametrize("count", [0, -2, 2.5])
+def test_logits_plot_needs_a_positive_count(outputs, count):
+    with pytest.raises(ValueError, match="count must be a whole number >= 1"):
+        plot_logits_and_predictions(outputs, count=count)
+
+
 def test_history_and_std_plots(outputs):
     history = History(steps=[0, 100], costs=[2.5, float("inf")], accuracies=[0.1, 0.5])
     assert len(plot_history({"run": history}).axes) == 2
