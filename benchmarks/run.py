@@ -1,0 +1,635 @@
+"""How fast and how lean the course is, measured (not a pytest test).
+
+Run it from the repository root, on a machine that is otherwise idle:
+
+    python benchmarks/run.py                 # everything (about 10 minutes on 2 CPU cores)
+    python benchmarks/run.py --quick         # small settings, to check that the script works
+    python benchmarks/run.py --skip-notebooks --json /tmp/bench.json
+
+What it measures, and the targets it checks:
+
+1. Training throughput: ``course_utils.training.train`` on the course's ConvNet against Keras
+   ``Model.fit`` on the same network, same weights, same data and batch size, in this process
+   (target: at least as fast), and against this machine's float32 matmul rate (target: at least
+   85 % of it in FLOPs). FLOP convention: a multiply-add is 2 FLOPs; only the convolutions and the
+   fully connected layer count (bias, ReLU, pooling and the loss are under 1 %); one training step
+   costs 3 forward passes (forward, gradient of the inputs, gradient of the weights).
+2. Whole-course time: every ``notebooks/*.ipynb`` executed with its default parameters in a fresh
+   kernel (into a temporary folder; the committed notebooks are not touched), plus
+   ``python -m course_utils reproduce --dataset subset --steps 400``. Target: under 10 minutes.
+3. Memory: peak RSS of each notebook run, and of a process that loads a synthetic full-size
+   ``mnist.npz`` (60,000 + 10,000 images), trains a few steps and evaluates the 10,000 test
+   images. Target: under 1.5 GB (Binder gives 2 GB).
+4. Playground redraw latency, from ``benchmarks/playground_latency.py``. Target: median 0.3 s.
+5. The expected time of the faithful full-MNIST run (3 x 5000 steps of 100 images, 3 x 10,000
+   test images), from the measured throughput.
+
+Timings take the best of several repeats (the one least disturbed by other programs) and also
+report the median. Results go to stdout and to a JSON file (default
+``benchmarks/results/latest.json``).
+"""
+
+import argparse
+import datetime
+import importlib.util
+import json
+import math
+import os
+from pathlib import Path
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_JSON = ROOT / "benchmarks" / "results" / "latest.json"
+PLAYGROUND_SCRIPT = ROOT / "benchmarks" / "playground_latency.py"
+
+BATCH_SIZE = 100
+LEARNING_RATE = 1e-3
+SEED = 0
+GB = 1e9  # memory figures are in decimal gigabytes, the stricter reading of "1.5 GB"
+
+TARGETS = {
+    "keras_ratio": 1.0,  # course images/s divided by Keras fit images/s, at least
+    "flop_utilization": 0.85,  # training FLOP/s divided by the matmul FLOP/s, at least
+    "course_seconds": 600.0,  # all notebooks plus reproduce, below
+    "peak_rss_gb": 1.5,  # any notebook kernel, and the full-MNIST process, below
+    "playground_median_s": 0.3,  # at most
+}
+
+# The faithful run of the post: three experiments of 5000 steps, each tested on 10,000 images.
+FULL_RUN = {"experiments": 3, "steps": 5000, "test_images": 10_000}
+
+# Settings: (training steps per timing, repeats, matmul sizes, full-data steps, playground repeats)
+SETTINGS = {
+    "full": {"steps": 120, "repeats": 5, "matmul_sizes": (2048, 4096), "full_data_steps": 20,
+             "playground_repeats": 20},
+    "quick": {"steps": 40, "repeats": 2, "matmul_sizes": (1024,), "full_data_steps": 3,
+              "playground_repeats": 3},
+}
+
+FULL_DATA_CHILD = """
+import sys
+from course_utils.data import load_mnist
+from course_utils.experiments import EXPERIMENTS
+from course_utils.training import evaluate, train
+
+path, steps = sys.argv[1], int(sys.argv[2])
+data = load_mnist("full", path=path)
+network = EXPERIMENTS["proper"].create_network(0)
+train(network, data.train_images, data.train_labels, 1e-3, steps, progress=False)
+cost, accuracy = evaluate(network, data.test_images, data.test_labels)
+network.outputs(data.test_images[:100])
+print(f"{len(data.train_labels)} train / {len(data.test_labels)} test images, "
+      f"{steps} steps, test cost {cost:.3f}")
+"""
+
+
+# ----------------------------------------------------------------------------------------------
+# 1. Training throughput
+
+
+def training_flops_per_image():
+    """FLOPs of one image through the network: per layer (forward), forward total, training."""
+    from course_utils.network import WEIGHT_SHAPES
+
+    sides = {"layer1": 28, "layer2": 28, "layer3": 14, "layer4": 14}  # output height = width
+    forward = {}
+    for layer, side in sides.items():
+        height, width, inputs, outputs = WEIGHT_SHAPES[layer]
+        forward[f"{layer}_conv"] = 2 * side * side * outputs * (height * width * inputs)
+    inputs, outputs = WEIGHT_SHAPES["layer5"]
+    forward["logits"] = 2 * inputs * outputs
+    total = sum(forward.values())
+    return {"forward_by_layer": forward, "forward": total, "training": 3 * total}
+
+
+def measure_matmul_rate(sizes, repeats):
+    """Best float32 FLOP/s of ``tf.matmul`` on square matrices of each size, in a tf.function."""
+    import tensorflow as tf
+
+    @tf.function
+    def multiply(a, b):
+        return tf.matmul(a, b)
+
+    rates = {}
+    for size in sizes:
+        a = tf.random.normal((size, size))
+        b = tf.random.normal((size, size))
+        multiply(a, b).numpy()  # trace and warm up
+        flops = 2 * size**3
+        calls = max(2, math.ceil(2e11 / flops))  # about half a second per timing
+        seconds = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            for _ in range(calls):
+                product = multiply(a, b)
+            product.numpy()
+            seconds.append((time.perf_counter() - start) / calls)
+        rates[size] = flops / min(seconds)
+    best = max(rates, key=rates.get)
+    return {"flops_per_s": rates[best], "size": best,
+            "by_size": {str(size): rate for size, rate in rates.items()}}
+
+
+def build_keras_model(network):
+    """The course's ConvNet as a Keras Sequential model holding the same weights, compiled as a
+    Keras user would: SGD, sparse categorical cross-entropy on logits, accuracy metric."""
+    import keras
+
+    layers = keras.layers
+    model = keras.Sequential([
+        keras.Input((28, 28, 1)),
+        layers.Conv2D(64, 3, padding="same", activation="relu"),
+        layers.Conv2D(64, 3, padding="same", activation="relu"),
+        layers.MaxPooling2D(2, padding="same"),
+        layers.Conv2D(128, 3, padding="same", activation="relu"),
+        layers.Conv2D(128, 3, padding="same", activation="relu"),
+        layers.MaxPooling2D(2, padding="same"),
+        layers.Flatten(),
+        layers.Dense(10),
+    ])
+    model.set_weights([
+        variable.numpy()
+        for layer in network.weights
+        for variable in (network.weights[layer], network.biases[layer])
+    ])
+    model.compile(
+        optimizer=keras.optimizers.SGD(LEARNING_RATE),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def measure_training(steps, repeats):
+    """Seconds per step of course_utils ``train`` and of Keras ``fit``, interleaved repeats."""
+    import numpy as np
+
+    from course_utils.data import load_mnist
+    from course_utils.experiments import EXPERIMENTS
+    from course_utils.training import evaluate, train
+
+    data = load_mnist("subset")
+    network = EXPERIMENTS["proper"].create_network(SEED)  # also turns on op determinism
+    model = build_keras_model(network)
+    batch = data.test_images[:BATCH_SIZE]
+    mismatch = float(np.max(np.abs(model.predict(batch, verbose=0) - network.logits(batch))))
+
+    steps_per_epoch = len(data.train_labels) // BATCH_SIZE
+    epochs = max(1, round(steps / steps_per_epoch))
+    keras_steps = epochs * steps_per_epoch
+
+    def time_course():
+        start = time.perf_counter()
+        train(network, data.train_images, data.train_labels, LEARNING_RATE, steps,
+              record_every=100, progress=False)
+        return (time.perf_counter() - start) / steps
+
+    def time_keras():
+        start = time.perf_counter()
+        model.fit(data.train_images, data.train_labels, batch_size=BATCH_SIZE, epochs=epochs,
+                  shuffle=False, verbose=0)
+        return (time.perf_counter() - start) / keras_steps
+
+    def time_evaluate():
+        start = time.perf_counter()
+        evaluate(network, data.test_images, data.test_labels)
+        return (time.perf_counter() - start) / len(data.test_labels)
+
+    for warm_up in (time_course, time_keras, time_evaluate):  # trace, compile, fill caches
+        warm_up()
+    timings = {"course": [], "keras": [], "evaluate": []}
+    for repeat in range(repeats):
+        order = [("course", time_course), ("keras", time_keras)]
+        for name, timer in order if repeat % 2 == 0 else order[::-1]:
+            timings[name].append(timer())
+        timings["evaluate"].append(time_evaluate())
+        print(f"  repeat {repeat + 1}/{repeats}: course "
+              f"{1000 * timings['course'][-1]:.1f} ms/step, "
+              f"Keras fit {1000 * timings['keras'][-1]:.1f} ms/step", flush=True)
+    return {
+        "dataset": repr(data),
+        "course_steps_per_timing": steps,
+        "keras_steps_per_timing": keras_steps,
+        "keras_jit_compile": bool(model.jit_compile),
+        "keras_logits_max_abs_difference": mismatch,
+        "course_s_per_step": _spread(timings["course"]),
+        "keras_s_per_step": _spread(timings["keras"]),
+        "evaluate_s_per_image": _spread(timings["evaluate"]),
+        "network": network,
+        "images": data.train_images[:BATCH_SIZE],
+    }
+
+
+def profile_conv_layers(network, images, repeats):
+    """Each conv layer alone, forward plus both gradients, at batch 100: seconds and FLOP/s.
+
+    This is the ceiling the convolution kernels set: the whole training step cannot be faster
+    than the sum of its conv layers.
+    """
+    import tensorflow as tf
+
+    flops = training_flops_per_image()["forward_by_layer"]
+    outputs = network.forward(tf.convert_to_tensor(images))
+    inputs = {"layer1": tf.convert_to_tensor(images), "layer2": tf.nn.relu(outputs["layer1_conv"]),
+              "layer3": tf.nn.max_pool2d(tf.nn.relu(outputs["layer2_conv"]), 2, 2, "SAME"),
+              "layer4": tf.nn.relu(outputs["layer3_conv"])}
+    profile = {}
+    for layer, layer_input in inputs.items():
+        weights = network.weights[layer]
+        needs_input_gradient = layer != "layer1"  # training never asks for d(cost)/d(images)
+
+        @tf.function
+        def step(x, w=weights, both=needs_input_gradient):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                y = tf.nn.conv2d(x, w, strides=1, padding="SAME")
+                total = tf.reduce_sum(y)
+            return tape.gradient(total, [x, w] if both else [w])
+
+        step(layer_input)
+        seconds = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            for _ in range(5):
+                result = step(layer_input)
+            result[-1].numpy()
+            seconds.append((time.perf_counter() - start) / 5)
+        layer_flops = len(images) * flops[f"{layer}_conv"] * (3 if needs_input_gradient else 2)
+        profile[f"{layer}_conv"] = {"s_per_step": min(seconds),
+                                    "flops_per_s": layer_flops / min(seconds)}
+    return profile
+
+
+# ----------------------------------------------------------------------------------------------
+# 2. and 3. Whole-course time and memory (child processes)
+
+
+def run_measured(command, timeout, cwd=ROOT):
+    """Run ``command``; return its wall time, exit status, output tail and peak RSS.
+
+    The peak RSS is that of the largest process in its tree (the command itself or anything it
+    started and waited for, such as a notebook kernel), from the kernel's rusage of the child.
+    """
+    with tempfile.TemporaryFile() as log:
+        start = time.perf_counter()
+        process = subprocess.Popen(command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+        status, peak = _wait_with_rusage(process, timeout)
+        seconds = time.perf_counter() - start
+        log.seek(0)
+        tail = log.read().decode(errors="replace")[-2000:]
+    return {"seconds": seconds, "returncode": status, "peak_rss_gb": peak, "output_tail": tail}
+
+
+def _wait_with_rusage(process, timeout):
+    if not hasattr(os, "wait4"):  # not on Windows: no peak memory there
+        try:
+            return process.wait(timeout), None
+        except subprocess.TimeoutExpired:
+            process.kill()
+            return process.wait(), None
+    deadline = time.monotonic() + timeout
+    while True:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            process.returncode = os.waitstatus_to_exitcode(status)
+            scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, else KiB
+            return process.returncode, usage.ru_maxrss * scale / GB
+        if time.monotonic() > deadline:
+            os.killpg(process.pid, signal.SIGKILL)  # the session this script started
+        time.sleep(0.05)
+
+
+def run_notebooks(timeout):
+    """Execute every notebook into a temporary folder, each in a fresh kernel."""
+    notebooks = sorted((ROOT / "notebooks").glob("*.ipynb"))
+    results = {}
+    with tempfile.TemporaryDirectory() as output_dir:
+        for notebook in notebooks:
+            command = [sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook",
+                       "--execute", f"--ExecutePreprocessor.timeout={int(timeout)}",
+                       "--output-dir", output_dir, str(notebook)]
+            result = run_measured(command, timeout + 60)
+            results[notebook.name] = result
+            state = "ok" if result["returncode"] == 0 else f"FAILED ({result['returncode']})"
+            print(f"  {notebook.name:<36} {result['seconds']:7.1f} s  "
+                  f"peak RSS {_gb(result['peak_rss_gb'])}  {state}", flush=True)
+            if result["returncode"] != 0:
+                print(_indent(result["output_tail"][-800:]), flush=True)
+    return results
+
+
+def run_reproduce(timeout):
+    """``python -m course_utils reproduce --dataset subset --steps 400 --no-progress``."""
+    command = [sys.executable, "-m", "course_utils", "reproduce", "--dataset", "subset",
+               "--steps", "400", "--no-progress"]
+    result = run_measured(command, timeout)
+    state = "ok" if result["returncode"] == 0 else f"FAILED ({result['returncode']})"
+    print(f"  {'reproduce --steps 400':<36} {result['seconds']:7.1f} s  "
+          f"peak RSS {_gb(result['peak_rss_gb'])}  {state}", flush=True)
+    return result
+
+
+def write_synthetic_mnist(path, seed=0):
+    """A full-size mnist.npz of random pixels: 60,000 train and 10,000 test images, uint8."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    np.savez(
+        path,
+        x_train=rng.integers(0, 256, size=(60_000, 28, 28), dtype=np.uint8),
+        y_train=rng.integers(0, 10, size=60_000, dtype=np.uint8),
+        x_test=rng.integers(0, 256, size=(10_000, 28, 28), dtype=np.uint8),
+        y_test=rng.integers(0, 10, size=10_000, dtype=np.uint8),
+    )
+
+
+def measure_full_data_memory(steps, timeout=900):
+    """Peak RSS of a process that loads full-size MNIST, trains ``steps`` steps and evaluates."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "mnist.npz"
+        write_synthetic_mnist(path)
+        result = run_measured([sys.executable, "-c", FULL_DATA_CHILD, str(path), str(steps)],
+                              timeout)
+    state = "ok" if result["returncode"] == 0 else f"FAILED ({result['returncode']})"
+    print(f"  full-size data, {steps} steps + evaluate    {result['seconds']:7.1f} s  "
+          f"peak RSS {_gb(result['peak_rss_gb'])}  {state}", flush=True)
+    if result["returncode"] != 0:
+        print(_indent(result["output_tail"][-800:]), flush=True)
+    return result
+
+
+# ----------------------------------------------------------------------------------------------
+# 4. Playground
+
+
+def measure_playground(repeats):
+    """``measure_redraw_latency`` of benchmarks/playground_latency.py, or None if it is absent."""
+    if not PLAYGROUND_SCRIPT.is_file():
+        print(f"  skipped: {PLAYGROUND_SCRIPT.relative_to(ROOT)} does not exist", flush=True)
+        return None
+    spec = importlib.util.spec_from_file_location("playground_latency", PLAYGROUND_SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    result = module.measure_redraw_latency(repeats=repeats)
+    print(f"  median {result['median']:.3f} s over {result.get('count', '?')} redraws", flush=True)
+    return result
+
+
+# ----------------------------------------------------------------------------------------------
+# Figures, verdicts and the report
+
+
+def training_figures(training, matmul, flops):
+    """Images/s, FLOP/s and the ratios from the best timings."""
+    course_s = training["course_s_per_step"]["best"]
+    keras_s = training["keras_s_per_step"]["best"]
+    course_rate = BATCH_SIZE / course_s
+    training_flops = flops["training"] * course_rate
+    return {
+        "course_images_per_s": course_rate,
+        "keras_images_per_s": BATCH_SIZE / keras_s,
+        "keras_ratio": keras_s / course_s,
+        "course_flops_per_s": training_flops,
+        "matmul_flops_per_s": matmul["flops_per_s"],
+        "flop_utilization": training_flops / matmul["flops_per_s"],
+        "evaluate_images_per_s": 1 / training["evaluate_s_per_image"]["best"],
+    }
+
+
+def full_run_estimate(figures):
+    """Seconds the faithful run of the post would take at the measured speed."""
+    train_s = FULL_RUN["experiments"] * FULL_RUN["steps"] * BATCH_SIZE / figures[
+        "course_images_per_s"]
+    test_s = FULL_RUN["experiments"] * FULL_RUN["test_images"] / figures["evaluate_images_per_s"]
+    return {"train_s": train_s, "test_s": test_s, "total_s": train_s + test_s}
+
+
+def verdicts(report):
+    """Rows of (what, measured, goal, met or None when not measured, what limits it)."""
+    rows = []
+    figures = report.get("training_figures")
+    if figures:
+        profile = report.get("conv_profile", {})
+        conv_s = sum(entry["s_per_step"] for entry in profile.values())
+        step_s = report["training"]["course_s_per_step"]["best"]
+        keras_s = report["training"]["keras_s_per_step"]["best"]
+        rows.append((
+            "training: course vs Keras fit", f"{figures['keras_ratio']:.2f}x",
+            f">= {TARGETS['keras_ratio']:.1f}x",
+            figures["keras_ratio"] >= TARGETS["keras_ratio"],
+            f"course {1000 * step_s:.1f} ms/step, Keras fit {1000 * keras_s:.1f} ms/step; "
+            f"the conv layers alone take {1000 * conv_s:.1f} ms of a step",
+        ))
+        conv_rates = ", ".join(f"{name.split('_')[0]} {entry['flops_per_s'] / 1e9:.0f}"
+                               for name, entry in profile.items())
+        rows.append((
+            "training: FLOP/s vs matmul", f"{100 * figures['flop_utilization']:.0f} %",
+            f">= {100 * TARGETS['flop_utilization']:.0f} %",
+            figures["flop_utilization"] >= TARGETS["flop_utilization"],
+            f"conv layers alone (fwd + grads, GFLOP/s): {conv_rates}; matmul "
+            f"{figures['matmul_flops_per_s'] / 1e9:.0f}; conv time {1000 * conv_s:.1f} of "
+            f"{1000 * step_s:.1f} ms/step, the rest is bias, ReLU, pooling, loss and updates",
+        ))
+    notebooks = report.get("notebooks")
+    if notebooks is not None:
+        reproduce = report.get("reproduce") or {"seconds": 0.0, "returncode": 0}
+        total = sum(entry["seconds"] for entry in notebooks.values()) + reproduce["seconds"]
+        failed = [name for name, entry in notebooks.items() if entry["returncode"] != 0]
+        if reproduce["returncode"] != 0:
+            failed.append("reproduce")
+        slowest = max(notebooks, key=lambda name: notebooks[name]["seconds"], default="-")
+        limits = f"slowest: {slowest} ({notebooks[slowest]['seconds']:.0f} s)" if notebooks else ""
+        if failed:
+            limits += f"; FAILED: {', '.join(failed)} (their time is not a full run)"
+        rows.append((
+            f"whole course ({len(notebooks)} notebooks + reproduce)", f"{total:.0f} s",
+            f"< {TARGETS['course_seconds']:.0f} s",
+            total < TARGETS["course_seconds"] and not failed, limits,
+        ))
+        peaks = {name: entry["peak_rss_gb"] for name, entry in notebooks.items()
+                 if entry["peak_rss_gb"] is not None}
+        if peaks:
+            largest = max(peaks, key=peaks.get)
+            rows.append((
+                "peak RSS, notebook kernels", _gb(peaks[largest]),
+                f"< {TARGETS['peak_rss_gb']} GB", peaks[largest] < TARGETS["peak_rss_gb"],
+                f"largest: {largest}",
+            ))
+    full = report.get("full_data_memory")
+    if full is not None and full["peak_rss_gb"] is not None:
+        rows.append((
+            "peak RSS, full-size MNIST process", _gb(full["peak_rss_gb"]),
+            f"< {TARGETS['peak_rss_gb']} GB",
+            full["peak_rss_gb"] < TARGETS["peak_rss_gb"] and full["returncode"] == 0,
+            "55,000 + 10,000 float32 images are 0.20 GB; the rest is TensorFlow and copies",
+        ))
+    playground = report.get("playground")
+    if playground is not None:
+        by_change = ", ".join(f"{kind} {entry['median']:.3f} s"
+                              for kind, entry in playground.get("by_change", {}).items())
+        rows.append((
+            "playground redraw, median", f"{playground['median']:.3f} s",
+            f"<= {TARGETS['playground_median_s']} s",
+            playground["median"] <= TARGETS["playground_median_s"], by_change,
+        ))
+    return rows
+
+
+def print_summary(report):
+    rows = verdicts(report)
+    print("\nSummary")
+    print(f"{'target':<44}{'measured':>12}  {'goal':<11}{'met':<5}")
+    print("-" * 72)
+    for what, measured, goal, met, _ in rows:
+        print(f"{what:<44}{measured:>12}  {goal:<11}{'yes' if met else 'NO':<5}")
+    estimate = report.get("full_run_estimate")
+    if estimate:
+        print(f"\nFaithful full-MNIST run (3 x 5000 steps of 100, 3 x 10,000 test images), "
+              f"expected: {estimate['total_s'] / 60:.1f} min "
+              f"({estimate['train_s']:.0f} s training + {estimate['test_s']:.0f} s testing)")
+    unmet = [(what, limits) for what, _, _, met, limits in rows if not met]
+    if unmet:
+        print("\nWhat limits the targets not met (measured):")
+        for what, limits in unmet:
+            print(f"  {what}: {limits}")
+    load = report["machine"]["load_average_start"]
+    if load is not None and load[0] > 0.5:
+        print(f"\nNote: the load average was {load[0]:.1f} when the benchmark started; other "
+              "programs were using the CPU and the timings are pessimistic.")
+    report["verdicts"] = [
+        {"target": what, "measured": measured, "goal": goal, "met": bool(met), "limits": limits}
+        for what, measured, goal, met, limits in rows
+    ]
+
+
+def machine_info():
+    import tensorflow as tf
+
+    model = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpu": model,
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "load_average_start": _load_average(),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+# ----------------------------------------------------------------------------------------------
+# Small helpers
+
+
+def _spread(seconds):
+    return {"best": min(seconds), "median": statistics.median(seconds), "all": list(seconds)}
+
+
+def _gb(value):
+    return "n/a" if value is None else f"{value:.2f} GB"
+
+
+def _indent(text):
+    return "\n".join("      " + line for line in text.splitlines())
+
+
+def _load_average():
+    try:
+        return list(os.getloadavg())
+    except (AttributeError, OSError):
+        return None
+
+
+def _parser():
+    parser = argparse.ArgumentParser(
+        description="Measure the course's training speed, whole-course time, memory and "
+        "playground latency against their targets.")
+    parser.add_argument("--quick", action="store_true",
+                        help="small settings: checks that the script works, not a measurement")
+    parser.add_argument("--json", type=Path, default=DEFAULT_JSON,
+                        help=f"write the results here (default {DEFAULT_JSON.relative_to(ROOT)})")
+    parser.add_argument("--skip-notebooks", action="store_true",
+                        help="do not execute the notebooks and the reproduce command")
+    parser.add_argument("--skip-full-data", action="store_true",
+                        help="do not measure the memory of the full-size MNIST process")
+    parser.add_argument("--skip-playground", action="store_true",
+                        help="do not measure the playground's redraw latency")
+    parser.add_argument("--steps", type=int, help="training steps per timing")
+    parser.add_argument("--repeats", type=int, help="timings of each kind (best and median)")
+    parser.add_argument("--notebook-timeout", type=int, default=1200,
+                        help="seconds allowed per notebook (default 1200)")
+    return parser
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    settings = dict(SETTINGS["quick" if args.quick else "full"])
+    for option in ("steps", "repeats"):
+        if getattr(args, option) is not None:
+            if getattr(args, option) < 1:
+                _parser().error(f"--{option} must be >= 1")
+            settings[option] = getattr(args, option)
+    report = {"settings": {**settings, "quick": args.quick}, "targets": TARGETS,
+              "machine": machine_info()}
+    print(f"{report['machine']['cpu']}, {report['machine']['cpu_count']} CPUs, "
+          f"TensorFlow {report['machine']['tensorflow']}"
+          + (" (quick settings: not a measurement)" if args.quick else ""), flush=True)
+
+    flops = training_flops_per_image()
+    report["flops_per_image"] = flops
+    print(f"\n1. Training throughput ({flops['training'] / 1e6:.1f} MFLOP per training image)",
+          flush=True)
+    matmul = measure_matmul_rate(settings["matmul_sizes"], settings["repeats"])
+    print(f"  matmul {matmul['size']}x{matmul['size']}: {matmul['flops_per_s'] / 1e9:.0f} GFLOP/s",
+          flush=True)
+    training = measure_training(settings["steps"], settings["repeats"])
+    network, images = training.pop("network"), training.pop("images")
+    report["matmul"] = matmul
+    report["training"] = training
+    report["conv_profile"] = profile_conv_layers(network, images, settings["repeats"])
+    figures = training_figures(training, matmul, flops)
+    report["training_figures"] = figures
+    report["full_run_estimate"] = full_run_estimate(figures)
+    print(f"  course train: {figures['course_images_per_s']:.0f} images/s "
+          f"({figures['course_flops_per_s'] / 1e9:.0f} GFLOP/s, "
+          f"{100 * figures['flop_utilization']:.0f} % of matmul); Keras fit: "
+          f"{figures['keras_images_per_s']:.0f} images/s; evaluate: "
+          f"{figures['evaluate_images_per_s']:.0f} images/s", flush=True)
+
+    if not args.skip_playground:
+        print("\n4. Playground redraw latency", flush=True)
+        report["playground"] = measure_playground(settings["playground_repeats"])
+    if not args.skip_full_data:
+        print("\n3. Memory with full-size MNIST (synthetic mnist.npz)", flush=True)
+        report["full_data_memory"] = measure_full_data_memory(settings["full_data_steps"])
+    if not args.skip_notebooks:
+        print("\n2. Whole course: notebooks in fresh kernels, then reproduce", flush=True)
+        report["notebooks"] = run_notebooks(args.notebook_timeout)
+        report["reproduce"] = run_reproduce(args.notebook_timeout)
+
+    report["machine"]["load_average_end"] = _load_average()
+    print_summary(report)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(report, indent=2, default=str))
+    print(f"\njson: {args.json}")
+    return 0 if all(row["met"] for row in report["verdicts"]) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
