@@ -6,8 +6,9 @@ already shuffled). The cost is the mean softmax cross-entropy of the logits. Eve
 ``record_every`` steps the training batch's cost and accuracy (before that step's update) go into
 the :class:`History`, like the original's print-out every 100 steps.
 
-Speed: the images stay on the TensorFlow side and a compiled function runs a whole chunk of
-steps in one call, so Python does almost nothing per step.
+Speed: a compiled function runs up to 100 steps in one call (their batches handed over at
+once), so Python does almost nothing per step; the training set itself stays in NumPy, so no
+second copy of it is made.
 """
 
 from dataclasses import dataclass, field
@@ -71,7 +72,7 @@ def train(
     ``progress`` shows a progress bar on stderr (``False`` for none). A run whose cost turns
     inf or NaN stops at that step; the history keeps what was recorded before it.
     """
-    images, labels = _check_data(images, labels, batch_size)
+    images, labels = _check_data(images, labels, batch_size, as_tensors=False)
     learning_rate = _check_learning_rate(learning_rate)
     steps = _check_count("steps", steps, minimum=0)
     record_every = _check_count("record_every", record_every, minimum=1)
@@ -127,20 +128,50 @@ def _batch_cost_and_accuracy(network, images, labels):
 
 
 def _compile_chunk(network, images, labels, batch_size):
-    """A compiled function that runs ``count`` gradient-descent steps from ``start``."""
+    """``run_chunk(start, count, learning_rate)``: run ``count`` steps from step ``start``.
+
+    Memory: the training set stays a NumPy array. Each call of the compiled function gets only
+    the batches of at most :data:`_MAX_CHUNK_STEPS` steps, copied out in order; a TensorFlow copy
+    of the whole set (0.2 GB for full MNIST, twice that while converting, and kept alive by the
+    compiled function's graph until Python's cycle collector ran) is never made.
+    """
+    compiled = _chunk_function(network)
     span = len(labels) - batch_size
+
+    def run_chunk(start, count, learning_rate):
+        start, count = int(start), int(count)
+        costs, accuracies = [], []
+        for first in range(start, start + count, _MAX_CHUNK_STEPS):
+            steps = np.arange(first, min(first + _MAX_CHUNK_STEPS, start + count))
+            offsets = (steps * batch_size) % span if span > 0 else np.zeros_like(steps)
+            rows = offsets[:, None] + np.arange(batch_size)  # (steps, batch_size) indices
+            chunk_costs, chunk_accuracies = compiled(
+                tf.constant(images[rows]), tf.constant(labels[rows]), learning_rate
+            )
+            costs.append(chunk_costs)
+            accuracies.append(chunk_accuracies)
+        return tf.concat(costs, axis=0), tf.concat(accuracies, axis=0)
+
+    return run_chunk
+
+
+_MAX_CHUNK_STEPS = 100
+
+
+def _chunk_function(network):
+    """The compiled steps: one gradient-descent step per batch of (steps, batch, ...) arrays."""
     parameters = network.parameters
 
     @tf.function(reduce_retracing=True)
-    def run_chunk(start, count, learning_rate):
+    def run_batches(batches_images, batches_labels, learning_rate):
+        count = tf.shape(batches_labels)[0]
         costs = tf.TensorArray(tf.float32, size=count)
         accuracies = tf.TensorArray(tf.float32, size=count)
         for i in tf.range(count):
-            offset = ((start + i) * batch_size) % span if span > 0 else 0
-            batch_images = images[offset : offset + batch_size]
-            batch_labels = labels[offset : offset + batch_size]
             with tf.GradientTape() as tape:
-                cost, accuracy = _batch_cost_and_accuracy(network, batch_images, batch_labels)
+                cost, accuracy = _batch_cost_and_accuracy(
+                    network, batches_images[i], batches_labels[i]
+                )
             gradients = tape.gradient(cost, parameters)
             for variable, gradient in zip(parameters, gradients):
                 variable.assign_sub(learning_rate * gradient)
@@ -148,7 +179,7 @@ def _compile_chunk(network, images, labels, batch_size):
             accuracies = accuracies.write(i, accuracy)
         return costs.stack(), accuracies.stack()
 
-    return run_chunk
+    return run_batches
 
 
 @tf.function(reduce_retracing=True)
@@ -160,9 +191,15 @@ def _evaluate_batches(network, images, labels):
     )
 
 
-def _check_data(images, labels, batch_size):
+def _check_data(images, labels, batch_size, as_tensors=True):
+    """Checked images (float32, (N, 28, 28, 1)) and int32 labels: tensors, or NumPy arrays."""
     batch_size = _check_count("batch_size", batch_size, minimum=1)
-    images = check_images(images)
+    if as_tensors:
+        images = check_images(images)
+    else:
+        images = np.asarray(images, dtype=np.float32)  # no copy for a float32 array
+        if images.ndim != 4 or images.shape[1:] != (28, 28, 1):
+            raise ValueError(f"images must have shape (N, 28, 28, 1), got {images.shape}")
     labels = np.asarray(labels)
     if labels.shape != (images.shape[0],) or not np.issubdtype(labels.dtype, np.integer):
         raise ValueError(
@@ -171,6 +208,8 @@ def _check_data(images, labels, batch_size):
         )
     if len(labels) < batch_size:
         raise ValueError(f"batch_size {batch_size} is larger than the {len(labels)} images given")
+    if not as_tensors:
+        return images, labels.astype(np.int32, copy=False)
     return images, tf.convert_to_tensor(labels, dtype=tf.int32)
 
 
