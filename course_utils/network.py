@@ -66,20 +66,7 @@ class ConvNet(tf.Module):
 
     def forward(self, images):
         """Every named output, as a dict of tensors (see :data:`OUTPUT_NAMES`)."""
-        w, b = self.weights, self.biases
-        outputs = {}
-        outputs["layer1_conv"] = _conv(images, w["layer1"]) + b["layer1"]
-        hidden = tf.nn.relu(outputs["layer1_conv"])
-        outputs["layer2_conv"] = _conv(hidden, w["layer2"]) + b["layer2"]
-        hidden = _pool(tf.nn.relu(outputs["layer2_conv"]))
-        outputs["layer3_conv"] = _conv(hidden, w["layer3"]) + b["layer3"]
-        hidden = tf.nn.relu(outputs["layer3_conv"])
-        outputs["layer4_conv"] = _conv(hidden, w["layer4"]) + b["layer4"]
-        hidden = _pool(tf.nn.relu(outputs["layer4_conv"]))
-        flat = tf.reshape(hidden, (-1, WEIGHT_SHAPES["layer5"][0]))
-        outputs["logits"] = tf.matmul(flat, w["layer5"]) + b["layer5"]
-        outputs["predictions"] = tf.nn.softmax(outputs["logits"])
-        return outputs
+        return forward_pass(self.weights, self.biases, images)
 
     def logits(self, images):
         """Only the logits (what the loss needs)."""
@@ -89,6 +76,27 @@ class ConvNet(tf.Module):
         """Every named output for a batch of images, as numpy arrays (for statistics and plots)."""
         images = check_images(images)
         return {name: value.numpy() for name, value in self.forward(images).items()}
+
+
+def forward_pass(weights, biases, images):
+    """The forward pass on ``{"layer1": ..., "layer5": ...}`` weights and biases.
+
+    A plain function of its inputs, so that one compiled version serves every network.
+    """
+    w, b = weights, biases
+    outputs = {}
+    outputs["layer1_conv"] = _conv(images, w["layer1"]) + b["layer1"]
+    hidden = tf.nn.relu(outputs["layer1_conv"])
+    outputs["layer2_conv"] = _conv(hidden, w["layer2"]) + b["layer2"]
+    hidden = _pool(tf.nn.relu(outputs["layer2_conv"]))
+    outputs["layer3_conv"] = _conv(hidden, w["layer3"]) + b["layer3"]
+    hidden = tf.nn.relu(outputs["layer3_conv"])
+    outputs["layer4_conv"] = _conv(hidden, w["layer4"]) + b["layer4"]
+    hidden = _pool(tf.nn.relu(outputs["layer4_conv"]))
+    flat = tf.reshape(hidden, (-1, WEIGHT_SHAPES["layer5"][0]))
+    outputs["logits"] = tf.matmul(flat, w["layer5"]) + b["layer5"]
+    outputs["predictions"] = tf.nn.softmax(outputs["logits"])
+    return outputs
 
 
 def check_images(images):

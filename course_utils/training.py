@@ -18,7 +18,7 @@ import sys
 import numpy as np
 import tensorflow as tf
 
-from .network import check_images
+from .network import WEIGHT_SHAPES, check_images, forward_pass
 
 DEFAULT_BATCH_SIZE = 100
 
@@ -114,12 +114,14 @@ def evaluate(network, images, labels, batch_size=DEFAULT_BATCH_SIZE):
     num_batches = len(labels) // batch_size
     images = tf.reshape(images[: num_batches * batch_size], (num_batches, batch_size, 28, 28, 1))
     labels = tf.reshape(labels[: num_batches * batch_size], (num_batches, batch_size))
-    costs, accuracies = _evaluate_batches(network, images, labels)
+    costs, accuracies = _evaluate_batches(network.parameters, images, labels)
     return float(np.mean(costs.numpy())), float(np.mean(accuracies.numpy()))
 
 
-def _batch_cost_and_accuracy(network, images, labels):
-    logits = network.logits(images)
+def _batch_cost_and_accuracy(parameters, images, labels):
+    weights = dict(zip(WEIGHT_SHAPES, parameters[: len(WEIGHT_SHAPES)]))
+    biases = dict(zip(WEIGHT_SHAPES, parameters[len(WEIGHT_SHAPES) :]))
+    logits = forward_pass(weights, biases, images)["logits"]
     cost = tf.reduce_mean(
         tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
     )
@@ -135,7 +137,7 @@ def _compile_chunk(network, images, labels, batch_size):
     of the whole set (0.2 GB for full MNIST, twice that while converting, and kept alive by the
     compiled function's graph until Python's cycle collector ran) is never made.
     """
-    compiled = _chunk_function(network)
+    parameters = network.parameters
     span = len(labels) - batch_size
 
     def run_chunk(start, count, learning_rate):
@@ -145,8 +147,8 @@ def _compile_chunk(network, images, labels, batch_size):
             steps = np.arange(first, min(first + _MAX_CHUNK_STEPS, start + count))
             offsets = (steps * batch_size) % span if span > 0 else np.zeros_like(steps)
             rows = offsets[:, None] + np.arange(batch_size)  # (steps, batch_size) indices
-            chunk_costs, chunk_accuracies = compiled(
-                tf.constant(images[rows]), tf.constant(labels[rows]), learning_rate
+            chunk_costs, chunk_accuracies = _run_batches(
+                parameters, tf.constant(images[rows]), tf.constant(labels[rows]), learning_rate
             )
             costs.append(chunk_costs)
             accuracies.append(chunk_accuracies)
@@ -158,34 +160,34 @@ def _compile_chunk(network, images, labels, batch_size):
 _MAX_CHUNK_STEPS = 100
 
 
-def _chunk_function(network):
-    """The compiled steps: one gradient-descent step per batch of (steps, batch, ...) arrays."""
-    parameters = network.parameters
-
-    @tf.function(reduce_retracing=True)
-    def run_batches(batches_images, batches_labels, learning_rate):
-        count = tf.shape(batches_labels)[0]
-        costs = tf.TensorArray(tf.float32, size=count)
-        accuracies = tf.TensorArray(tf.float32, size=count)
-        for i in tf.range(count):
-            with tf.GradientTape() as tape:
-                cost, accuracy = _batch_cost_and_accuracy(
-                    network, batches_images[i], batches_labels[i]
-                )
-            gradients = tape.gradient(cost, parameters)
-            for variable, gradient in zip(parameters, gradients):
-                variable.assign_sub(learning_rate * gradient)
-            costs = costs.write(i, cost)
-            accuracies = accuracies.write(i, accuracy)
-        return costs.stack(), accuracies.stack()
-
-    return run_batches
+# The compiled functions take the network's variables as arguments rather than capturing one
+# network, so a single trace serves every network of the course (no retracing per run).
 
 
 @tf.function(reduce_retracing=True)
-def _evaluate_batches(network, images, labels):
+def _run_batches(parameters, batches_images, batches_labels, learning_rate):
+    """One gradient-descent step per batch of a (steps, batch, 28, 28, 1) array, in order."""
+    count = tf.shape(batches_labels)[0]
+    costs = tf.TensorArray(tf.float32, size=count)
+    accuracies = tf.TensorArray(tf.float32, size=count)
+    for i in tf.range(count):
+        with tf.GradientTape() as tape:
+            cost, accuracy = _batch_cost_and_accuracy(
+                parameters, batches_images[i], batches_labels[i]
+            )
+        gradients = tape.gradient(cost, parameters)
+        for variable, gradient in zip(parameters, gradients):
+            variable.assign_sub(learning_rate * gradient)
+        costs = costs.write(i, cost)
+        accuracies = accuracies.write(i, accuracy)
+    return costs.stack(), accuracies.stack()
+
+
+@tf.function(reduce_retracing=True)
+def _evaluate_batches(parameters, images, labels):
+    """Cost and accuracy of each batch of a (batches, batch, 28, 28, 1) array."""
     return tf.map_fn(
-        lambda batch: _batch_cost_and_accuracy(network, batch[0], batch[1]),
+        lambda batch: _batch_cost_and_accuracy(parameters, batch[0], batch[1]),
         (images, labels),
         fn_output_signature=(tf.float32, tf.float32),
     )
