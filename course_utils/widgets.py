@@ -546,7 +546,7 @@ class _LogitsTable:
         prediction_colours = _hex_colours("viridis", predictions)
         header = "".join(f"<th>{digit}</th>" for digit in range(10))
         lines = [
-            "<table style='border-collapse:collapse;font-size:11px;font-family:monospace'>",
+            "<table style='border-collapse:collapse;font-size:10px;font-family:monospace'>",
             "<tr><th>digit</th>"
             f"<th colspan='10'>logits (colour range &plusmn;{format_number(limit)})</th>"
             "<th style='width:12px'></th>"
@@ -557,8 +557,7 @@ class _LogitsTable:
             cells = [self.digits[row]]
             for digit in range(10):
                 text = "white" if abs(logits[row, digit]) > 0.6 * limit else "black"
-                cells.append(_cell(format_number(logits[row, digit]),
-                                   logit_colours[row, digit], text))
+                cells.append(_cell(_compact(logits[row, digit]), logit_colours[row, digit], text))
             cells.append("<td></td>")
             for digit in range(10):
                 value = predictions[row, digit]
@@ -571,7 +570,13 @@ class _LogitsTable:
 
 def _cell(text, background, colour):
     return (f"<td style='background:{background};color:{colour};text-align:center;"
-            f"padding:2px 4px;min-width:44px'>{text}</td>")
+            f"padding:1px 2px;min-width:34px'>{text}</td>")
+
+
+def _compact(value):
+    """Two significant figures in at most about six characters: 0.0023, -41, 2.5e4, inf."""
+    text = format_number(float(value))
+    return text.replace("e+0", "e").replace("e-0", "e-").replace("e+", "e")
 
 
 def _hex_colours(cmap_name, fractions):
