@@ -275,37 +275,48 @@ def profile_conv_layers(network, images, repeats):
 def run_measured(command, timeout, cwd=ROOT):
     """Run ``command``; return its wall time, exit status, output tail and peak RSS.
 
-    The peak RSS is that of the largest process in its tree (the command itself or anything it
-    started and waited for, such as a notebook kernel), from the kernel's rusage of the child.
+    The peak RSS is the largest high-water mark (``VmHWM``) of any process in its tree (the
+    command itself, a notebook kernel it started), polled from /proc every 50 ms. (The rusage of
+    a child is no good here: after fork and exec it keeps the high-water mark of this process.)
     """
+    import psutil
+
     with tempfile.TemporaryFile() as log:
         start = time.perf_counter()
         process = subprocess.Popen(command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
                                    start_new_session=True)
-        status, peak = _wait_with_rusage(process, timeout)
+        peaks = {}
+        deadline = time.monotonic() + timeout
+        while process.poll() is None:
+            try:
+                tree = [psutil.Process(process.pid)]
+                tree += tree[0].children(recursive=True)
+            except psutil.Error:
+                tree = []
+            for member in tree:
+                peak = _high_water_mark(member.pid)
+                if peak is not None:
+                    peaks[member.pid] = max(peaks.get(member.pid, 0), peak)
+            if time.monotonic() > deadline:
+                os.killpg(process.pid, signal.SIGKILL)  # the session this script started
+            time.sleep(0.05)
         seconds = time.perf_counter() - start
         log.seek(0)
         tail = log.read().decode(errors="replace")[-2000:]
-    return {"seconds": seconds, "returncode": status, "peak_rss_gb": peak, "output_tail": tail}
+    peak = max(peaks.values()) / GB if peaks else None
+    return {"seconds": seconds, "returncode": process.returncode, "peak_rss_gb": peak,
+            "output_tail": tail}
 
 
-def _wait_with_rusage(process, timeout):
-    if not hasattr(os, "wait4"):  # not on Windows: no peak memory there
-        try:
-            return process.wait(timeout), None
-        except subprocess.TimeoutExpired:
-            process.kill()
-            return process.wait(), None
-    deadline = time.monotonic() + timeout
-    while True:
-        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-        if pid:
-            process.returncode = os.waitstatus_to_exitcode(status)
-            scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, else KiB
-            return process.returncode, usage.ru_maxrss * scale / GB
-        if time.monotonic() > deadline:
-            os.killpg(process.pid, signal.SIGKILL)  # the session this script started
-        time.sleep(0.05)
+def _high_water_mark(pid):
+    """Peak resident set of a live process in bytes (Linux), else None."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        return None
+    return None
 
 
 def run_notebooks(timeout):
