@@ -200,8 +200,13 @@ def _keras_mnist():
 
 
 def _to_images(pixels):
-    """uint8-valued pixels (N, 28, 28) -> float32 (N, 28, 28, 1) in [0, 1]."""
-    return (np.asarray(pixels, dtype=np.float32) / 255.0).reshape(-1, *IMAGE_SHAPE)
+    """uint8-valued pixels (N, 28, 28) -> float32 (N, 28, 28, 1) in [0, 1].
+
+    Scaled in place: one float32 copy of the images, not two (0.17 GB less for full MNIST).
+    """
+    images = np.array(pixels, dtype=np.float32)
+    images /= 255.0
+    return images.reshape(-1, *IMAGE_SHAPE)
 
 
 def _check_seed(seed):

@@ -47,7 +47,9 @@ def plot_layer_histograms(outputs, scale="common", bins=60, title=None, axes=Non
         finite = values[name]
         limit = common if scale == "common" else _symmetric_limit(finite)
         ax.clear()
-        ax.hist(finite, bins=np.linspace(-limit, limit, bins + 1), color="tab:blue")
+        # one filled outline instead of a patch per bar: several times faster to draw
+        ax.hist(finite, bins=np.linspace(-limit, limit, bins + 1), histtype="stepfilled",
+                color="tab:blue")
         ax.set_xlim(-limit, limit)
         ax.set_yticks([])
         std = format_number(float(finite.std())) if finite.size else "nan"
