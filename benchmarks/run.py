@@ -328,25 +328,25 @@ def run_notebooks(timeout):
             command = [sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook",
                        "--execute", f"--ExecutePreprocessor.timeout={int(timeout)}",
                        "--output-dir", output_dir, str(notebook)]
-            result = run_measured(command, timeout + 60)
-            results[notebook.name] = result
-            state = "ok" if result["returncode"] == 0 else f"FAILED ({result['returncode']})"
-            print(f"  {notebook.name:<36} {result['seconds']:7.1f} s  "
-                  f"peak RSS {_gb(result['peak_rss_gb'])}  {state}", flush=True)
-            if result["returncode"] != 0:
-                print(_indent(result["output_tail"][-800:]), flush=True)
+            results[notebook.name] = _report(notebook.name, run_measured(command, timeout + 60))
     return results
+
+
+def _report(name, result):
+    """Print one timed child process's line (and its output's tail if it failed); return it."""
+    state = "ok" if result["returncode"] == 0 else f"FAILED ({result['returncode']})"
+    print(f"  {name:<36} {result['seconds']:7.1f} s  "
+          f"peak RSS {_gb(result['peak_rss_gb'])}  {state}", flush=True)
+    if result["returncode"] != 0:
+        print(_indent(result["output_tail"][-800:]), flush=True)
+    return result
 
 
 def run_reproduce(timeout):
     """``python -m course_utils reproduce --dataset subset --steps 400 --no-progress``."""
     command = [sys.executable, "-m", "course_utils", "reproduce", "--dataset", "subset",
                "--steps", "400", "--no-progress"]
-    result = run_measured(command, timeout)
-    state = "ok" if result["returncode"] == 0 else f"FAILED ({result['returncode']})"
-    print(f"  {'reproduce --steps 400':<36} {result['seconds']:7.1f} s  "
-          f"peak RSS {_gb(result['peak_rss_gb'])}  {state}", flush=True)
-    return result
+    return _report("reproduce --steps 400", run_measured(command, timeout))
 
 
 def write_synthetic_mnist(path, seed=0):
@@ -378,13 +378,7 @@ def measure_full_data_memory(steps, timeout=900):
                 "--path", str(path), "--steps", str(steps), "--no-progress"],
         }
         for name, command in commands.items():
-            result = run_measured(command, timeout)
-            results[name] = result
-            state = "ok" if result["returncode"] == 0 else f"FAILED ({result['returncode']})"
-            print(f"  {name:<36} {result['seconds']:7.1f} s  "
-                  f"peak RSS {_gb(result['peak_rss_gb'])}  {state}", flush=True)
-            if result["returncode"] != 0:
-                print(_indent(result["output_tail"][-800:]), flush=True)
+            results[name] = _report(name, run_measured(command, timeout))
     return results
 
 

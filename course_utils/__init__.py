@@ -9,7 +9,12 @@ One module per concept, each small enough to read in one sitting:
 - ``stats``         per-layer statistics of the named outputs, and a verdict
 - ``plots``         histograms, logits and predictions, training curves
 - ``experiments``   the post's three experiments and the numbers it reports
-- ``widgets``       the interactive playground (imported on its own: it needs ipywidgets)
+- ``cli``           ``python -m course_utils reproduce``: the experiments, headless
+- ``widgets``       the interactive playground of notebook 5
+- ``depth``         the spread of pre-activations through a deep ReLU stack, against theory
+- ``diagnostics``   gradient norms and dead ReLUs
+- ``tensorboard``   histograms and cost curves written for TensorBoard
+- ``exercises``     checks with feedback for the exercises of notebook 6
 """
 
 __version__ = "0.1.0"

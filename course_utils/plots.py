@@ -38,11 +38,11 @@ def plot_layer_histograms(outputs, scale="common", bins=60, title=None, axes=Non
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
     values = {name: _finite(outputs[name]) for name in CONV_LAYERS}
+    common = max(_symmetric_limit(finite) for finite in values.values())
     if axes is None:
         fig, axes = plt.subplots(1, len(CONV_LAYERS), figsize=(13, 2.8), layout="constrained")
     else:
         fig = axes[0].figure
-    common = _symmetric_limit(np.concatenate([v for v in values.values()]))
     for ax, name in zip(axes, CONV_LAYERS):
         finite = values[name]
         limit = common if scale == "common" else _symmetric_limit(finite)
@@ -149,7 +149,10 @@ def _heatmap(ax, values, cmap, vmin, vmax, title):
 
 
 def _finite(values):
-    values = np.asarray(values, dtype=np.float64).ravel()
+    """The finite values, flattened; float32 stays float32 (conv outputs are large)."""
+    values = np.asarray(values).ravel()
+    if not np.issubdtype(values.dtype, np.floating):
+        values = values.astype(np.float64)
     return values[np.isfinite(values)]
 
 

@@ -24,15 +24,23 @@ import tensorflow as tf
 from .network import CONV_LAYERS
 
 HISTOGRAM_NAMES = CONV_LAYERS + ("logits",)
+# tf.summary.histogram needs memory in proportion to values x buckets (about 1.3 GB for the conv
+# outputs of 100 images), so each histogram gets an evenly spaced subsample of at most this many.
+MAX_HISTOGRAM_VALUES = 200_000
 
 
 def write_histograms(writer, network, images, step):
-    """Histograms of :data:`HISTOGRAM_NAMES` for ``images`` at ``step`` (inf and NaN left out)."""
+    """Histograms of :data:`HISTOGRAM_NAMES` for ``images`` at ``step`` (inf and NaN left out).
+
+    Layers with more than :data:`MAX_HISTOGRAM_VALUES` values are subsampled evenly.
+    """
     outputs = network.outputs(images)
     with writer.as_default(step=step):
         for name in HISTOGRAM_NAMES:
             values = np.asarray(outputs[name]).ravel()
-            tf.summary.histogram(name, values[np.isfinite(values)])
+            values = values[np.isfinite(values)]
+            stride = max(1, -(-values.size // MAX_HISTOGRAM_VALUES))  # ceiling division
+            tf.summary.histogram(name, values[::stride])
     writer.flush()
 
 

@@ -42,6 +42,14 @@ def test_forward_pass_matches_keras_layers(digits):
     np.testing.assert_allclose(logits, outputs["logits"], rtol=1e-4, atol=1e-3)
 
 
+def test_predict_in_batches_matches_one_batch(digits):
+    network = ConvNet.from_weights(normal_weights(scale=0.1))
+    predictions = network.predict(digits[:7], batch_size=3)
+    assert predictions.shape == (7, 10)
+    np.testing.assert_allclose(predictions, network.outputs(digits[:7])["predictions"],
+                               rtol=1e-5, atol=1e-7)
+
+
 def test_biases_start_at_zero_and_variables_are_shared():
     weights = normal_weights()
     network = ConvNet.from_weights(weights)
