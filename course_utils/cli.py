@@ -100,7 +100,8 @@ def reproduce(args, parser):
     for key in args.experiments:
         print(f"running '{key}' for {args.steps} steps ...", file=sys.stderr, flush=True)
         result = run_experiment(key, data, args.steps, seed=args.seed,
-                                progress=not args.no_progress)
+                                progress=not args.no_progress,
+                                keep_outputs=args.figures is not None)
         if result.history.diverged_at is not None:
             print(result.history.message, file=sys.stderr)
         results[key] = result

@@ -98,7 +98,7 @@ class ExperimentResult:
     test_accuracy: float
     learning_rate: float
     activations: dict  # name -> summary, measured after training on the analysis batch
-    outputs: dict  # name -> numpy array for the analysis batch (for plots)
+    outputs: dict | None  # name -> numpy array for the analysis batch (for plots), if kept
 
     def as_json(self):
         """The JSON record ``reproduce`` writes for this experiment."""
@@ -125,11 +125,13 @@ def get_experiment(key):
     return EXPERIMENTS[key]
 
 
-def run_experiment(key, data, steps, seed=0, learning_rate=None, record_every=100, progress=True):
+def run_experiment(key, data, steps, seed=0, learning_rate=None, record_every=100, progress=True,
+                   keep_outputs=True):
     """Create the experiment's weights, train, test, and measure the outputs.
 
     ``learning_rate`` defaults to the one the original used for this experiment. The named
-    outputs are measured after training on the first 100 test images.
+    outputs are measured after training on the first 100 test images; their statistics are
+    always kept, the outputs themselves (60 MB, for the plots) only with ``keep_outputs``.
     """
     experiment = get_experiment(key)
     network = experiment.create_network(seed)
@@ -140,7 +142,7 @@ def run_experiment(key, data, steps, seed=0, learning_rate=None, record_every=10
     outputs = network.outputs(data.test_images[:ANALYSIS_BATCH])
     return ExperimentResult(
         experiment, network, history, test_cost, test_accuracy, float(rate),
-        activation_stats(outputs), outputs,
+        activation_stats(outputs), outputs if keep_outputs else None,
     )
 
 

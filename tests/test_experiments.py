@@ -13,7 +13,7 @@ from course_utils.experiments import (
     run_experiment,
 )
 from course_utils.initializers import he_stddev, xavier_limit
-from course_utils.network import WEIGHT_SHAPES
+from course_utils.network import OUTPUT_NAMES, WEIGHT_SHAPES
 from course_utils.stats import std_ratio
 from course_utils.training import set_seed
 
@@ -90,8 +90,11 @@ def test_json_record(results):
 
 
 def test_learning_rate_can_be_overridden(subset):
-    result = run_experiment("small", subset, 1, learning_rate=0.5, progress=False)
+    result = run_experiment("small", subset, 1, learning_rate=0.5, progress=False,
+                            keep_outputs=False)
     assert result.learning_rate == 0.5 and result.history.learning_rate == 0.5
+    assert result.outputs is None  # not kept: only the statistics
+    assert set(result.activations) == set(OUTPUT_NAMES)
 
 
 def test_unknown_experiment():
