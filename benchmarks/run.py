@@ -486,8 +486,8 @@ def verdicts(report):
             f"peak RSS, full MNIST: {name.split(' --')[0].split(' ')[0]}",
             _gb(result["peak_rss_gb"]), f"< {TARGETS['peak_rss_gb']} GB",
             result["peak_rss_gb"] < TARGETS["peak_rss_gb"] and result["returncode"] == 0,
-            f"{name}: TensorFlow alone is about 0.8 GB of RSS after import; 55,000 + 10,000 "
-            "float32 images are 0.20 GB, and load_mnist makes a float32 temporary of the same",
+            f"{name}: TensorFlow alone is about 0.8 GB of RSS after import, 55,000 + 10,000 "
+            "float32 images 0.20 GB; the rest is training and the three experiments' statistics",
         ))
     playground = report.get("playground")
     if playground is not None:

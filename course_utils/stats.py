@@ -22,8 +22,10 @@ def summarize(values):
     ``nonfinite`` counts the inf and NaN entries (left out of the other fields); with no finite
     value at all, every field is NaN.
     """
-    values = np.asarray(values, dtype=np.float64).ravel()
-    finite = values[np.isfinite(values)]
+    values = np.asarray(values).ravel()
+    if not np.issubdtype(values.dtype, np.floating):
+        values = values.astype(np.float64)
+    finite = values[np.isfinite(values)]  # float32 stays float32: conv outputs are large
     summary = {"count": int(values.size), "nonfinite": int(values.size - finite.size)}
     if finite.size == 0:
         summary.update({name: float("nan") for name in STAT_FIELDS})
@@ -31,9 +33,9 @@ def summarize(values):
     summary.update(
         min=float(finite.min()),
         max=float(finite.max()),
-        mean=float(finite.mean()),
+        mean=float(finite.mean(dtype=np.float64)),
         # a constant array has no spread; numpy's two-pass std can leave rounding noise
-        std=0.0 if finite.min() == finite.max() else float(finite.std()),
+        std=0.0 if finite.min() == finite.max() else float(finite.std(dtype=np.float64)),
     )
     for q, value in zip(PERCENTILES, np.percentile(finite, PERCENTILES)):
         summary[f"p{q}"] = float(value)
