@@ -66,23 +66,31 @@ def train(
     batch_size=DEFAULT_BATCH_SIZE,
     record_every=100,
     progress=True,
+    start_step=0,
+    callback=None,
 ):
     """Train ``network`` in place with plain gradient descent and return its :class:`History`.
 
+    Runs the steps ``start_step .. start_step + steps - 1`` (the step number picks the batch, so
+    a run continued with ``start_step`` takes the same batches as one long run).
     ``progress`` shows a progress bar on stderr (``False`` for none). A run whose cost turns
     inf or NaN stops at that step; the history keeps what was recorded before it.
+    ``callback(step, history)``, if given, is called at every recorded step (multiples of
+    ``record_every``) and at the end, with the number of the next step to run; if it returns
+    True, training stops there.
     """
     images, labels = _check_data(images, labels, batch_size, as_tensors=False)
     learning_rate = _check_learning_rate(learning_rate)
     steps = _check_count("steps", steps, minimum=0)
+    start_step = _check_count("start_step", start_step, minimum=0)
     record_every = _check_count("record_every", record_every, minimum=1)
     run_chunk = _compile_chunk(network, images, labels, batch_size)
     rate = tf.constant(learning_rate, dtype=tf.float32)
     history = History(learning_rate=learning_rate)
     bar = _progress_bar(steps, progress)
-    step = 0
-    while step < steps:
-        chunk = min(record_every - step % record_every, steps - step)
+    step, end = start_step, start_step + steps
+    while step < end:
+        chunk = min(record_every - step % record_every, end - step)
         costs, accuracies = run_chunk(tf.constant(step), tf.constant(chunk), rate)
         costs, accuracies = costs.numpy(), accuracies.numpy()
         if step % record_every == 0:
@@ -101,6 +109,8 @@ def train(
             break
         step += chunk
         bar.update(chunk)
+        if callback is not None and callback(step, history):
+            break
     bar.close()
     return history
 

@@ -48,6 +48,33 @@ def test_history_records_every_n_steps(small_train):
     assert history.as_records()[0].keys() == {"step", "cost", "accuracy"}
 
 
+def test_a_run_continued_with_start_step_equals_one_long_run(small_train):
+    one_run = EXPERIMENTS["proper"].create_network(seed=0)
+    train(one_run, *small_train, learning_rate=1e-2, steps=7, progress=False)
+    two_runs = EXPERIMENTS["proper"].create_network(seed=0)
+    train(two_runs, *small_train, learning_rate=1e-2, steps=3, progress=False)
+    history = train(two_runs, *small_train, learning_rate=1e-2, steps=4, start_step=3,
+                    record_every=2, progress=False)
+    assert history.steps == [4, 6]  # recorded steps keep their global numbers
+    for layer in one_run.weights:
+        np.testing.assert_array_equal(one_run.weights[layer].numpy(),
+                                      two_runs.weights[layer].numpy())
+
+
+def test_callback_sees_every_recorded_step_and_can_stop_training(small_train):
+    network = EXPERIMENTS["proper"].create_network(seed=0)
+    seen = []
+
+    def stop_at_20(step, history):
+        seen.append((step, list(history.steps)))
+        return step >= 20
+
+    history = train(network, *small_train, learning_rate=1e-3, steps=50, record_every=10,
+                    progress=False, callback=stop_at_20)
+    assert seen == [(10, [0]), (20, [0, 10])]
+    assert history.steps == [0, 10]
+
+
 def test_gradient_descent_lowers_the_cost(small_train):
     network = EXPERIMENTS["proper"].create_network(seed=0)
     before, _ = evaluate(network, *small_train)
