@@ -42,6 +42,8 @@ class LearningRateGrid:
     accuracy: np.ndarray  # (rows, columns), fractions; NaN where the run diverged
     outcome: np.ndarray  # (rows, columns) of strings from OUTCOMES
     stopped_at: np.ndarray  # (rows, columns): the step a run ended at (== steps if it ran out)
+    histories: dict  # (key, rate) -> the run's training History (cost every 10 steps)
+    networks: dict  # (key, rate) -> the trained ConvNet, for the cells asked for in ``keep``
 
     def cell(self, key, rate):
         """``(cost, accuracy, outcome)`` of one cell."""
@@ -74,10 +76,11 @@ def outcome_of(diverged, test_cost, test_accuracy):
 
 
 def run_grid(data, steps, keys=tuple(EXPERIMENTS), rates=HALF_DECADE_RATES, seed=0,
-             test_images=None, stop_stuck_after=20):
+             test_images=None, stop_stuck_after=20, keep=()):
     """Train each experiment's weights for ``steps`` steps at each rate; test each run.
 
-    ``test_images`` limits the test to the first N test images (None: all of them).
+    ``test_images`` limits the test to the first N test images (None: all of them). ``keep``
+    lists ``(key, rate)`` cells whose trained networks are kept in ``grid.networks``.
     """
     keys, rates = tuple(keys), tuple(float(rate) for rate in rates)
     for key in keys:
@@ -91,7 +94,8 @@ def run_grid(data, steps, keys=tuple(EXPERIMENTS), rates=HALF_DECADE_RATES, seed
     test = data.test_images[:count], data.test_labels[:count]
     shape = (len(keys), len(rates))
     grid = LearningRateGrid(keys, rates, steps, np.full(shape, np.nan), np.full(shape, np.nan),
-                            np.full(shape, "", dtype=object), np.full(shape, steps))
+                            np.full(shape, "", dtype=object), np.full(shape, steps), {}, {})
+    keep = {(key, float(rate)) for key, rate in keep}
     for row, key in enumerate(keys):
         for column, rate in enumerate(rates):
             network = EXPERIMENTS[key].create_network(seed)
@@ -113,6 +117,52 @@ def run_grid(data, steps, keys=tuple(EXPERIMENTS), rates=HALF_DECADE_RATES, seed
             else:
                 grid.cost[row, column], grid.accuracy[row, column] = evaluate(network, *test)
             grid.stopped_at[row, column] = ended[0]
+            grid.histories[key, rate] = history
+            if (key, rate) in keep:
+                grid.networks[key, rate] = network
             grid.outcome[row, column] = outcome_of(
                 diverged, grid.cost[row, column], grid.accuracy[row, column])
     return grid
+
+
+def plot_grid(grid, title=None):
+    """Two heat maps side by side: test accuracy and test cost (log10) of every cell.
+
+    Rows are initializations, columns learning rates; diverged cells are grey and say so.
+    """
+    import matplotlib.pyplot as plt
+
+    from .experiments import EXPERIMENTS
+
+    fig, (accuracy_ax, cost_ax) = plt.subplots(2, 1, figsize=(13, 5.6), layout="constrained")
+    diverged = grid.outcome == "diverged"
+    panels = (
+        (accuracy_ax, 100 * grid.accuracy, "viridis", 0, 100, "test accuracy (%)",
+         lambda value: f"{value:.0f}"),
+        (cost_ax, np.log10(grid.cost), "magma_r", -1, 6, "log10(test cost)",
+         lambda value: f"{10 ** value:.2g}" if value < 3 else f"1e{value:.0f}"),
+    )
+    for ax, values, cmap, vmin, vmax, label, text in panels:
+        colours = plt.get_cmap(cmap).with_extremes(bad="lightgray")
+        image = ax.imshow(np.ma.masked_invalid(values), cmap=colours, vmin=vmin, vmax=vmax,
+                          aspect="auto")
+        for (row, column), value in np.ndenumerate(values):
+            if diverged[row, column]:
+                words, colour = "div.", "black"
+            else:
+                position = (value - vmin) / (vmax - vmin)
+                words = text(value)
+                colour = "black" if (position > 0.6) == (cmap == "viridis") else "white"
+            ax.text(column, row, words, ha="center", va="center", fontsize=8, color=colour)
+        ax.set_xticks(range(len(grid.rates)), [f"{rate:.1e}".replace("e-0", "e-").replace(
+            "e+00", "") for rate in grid.rates], rotation=45, ha="right", fontsize=8)
+        ax.set_yticks(range(len(grid.keys)), [EXPERIMENTS[key].title for key in grid.keys],
+                      fontsize=9)
+        ax.set_xlabel("learning rate (half-decade steps)")
+        fig.colorbar(image, ax=ax, label=label)
+    accuracy_ax.set_title(f"Test accuracy after {grid.steps} steps (grey: diverged)", fontsize=10)
+    cost_ax.set_title(f"Test cost after {grid.steps} steps (colour: log10 of the cost)",
+                      fontsize=10)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    return fig
