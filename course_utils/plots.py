@@ -37,15 +37,15 @@ def plot_layer_histograms(outputs, scale="common", bins=60, title=None, axes=Non
     """
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
-    values = {name: _finite(outputs[name]) for name in CONV_LAYERS}
-    common = max(_symmetric_limit(finite) for finite in values.values())
+    values = {name: finite_values(outputs[name]) for name in CONV_LAYERS}
+    common = max(symmetric_limit(finite) for finite in values.values())
     if axes is None:
         fig, axes = plt.subplots(1, len(CONV_LAYERS), figsize=(13, 2.8), layout="constrained")
     else:
         fig = axes[0].figure
     for ax, name in zip(axes, CONV_LAYERS):
         finite = values[name]
-        limit = common if scale == "common" else _symmetric_limit(finite)
+        limit = common if scale == "common" else symmetric_limit(finite)
         ax.clear()
         # one filled outline instead of a patch per bar: several times faster to draw
         ax.hist(finite, bins=np.linspace(-limit, limit, bins + 1), histtype="stepfilled",
@@ -88,8 +88,7 @@ def plot_logits_and_predictions(outputs, images=None, count=8, title=None, axes=
         axes[0].set_title("digit", fontsize=10)
         axes[0].axis("off")
         axes = axes[1:]
-    limit = float(np.nanmax(np.abs(np.where(np.isfinite(logits), logits, np.nan)), initial=0))
-    limit = limit or 1.0
+    limit = symmetric_limit(finite_values(logits))
     _heatmap(axes[0], logits, "RdBu_r", -limit, limit,
              f"logits (colour range +-{format_number(limit)})")
     _heatmap(axes[1], predictions, "viridis", 0.0, 1.0, "predictions = softmax(logits)")
@@ -104,12 +103,17 @@ def plot_logits_and_predictions(outputs, images=None, count=8, title=None, axes=
     return fig
 
 
-def plot_history(histories, title=None):
+def plot_history(histories, title=None, axes=None):
     """Training-batch cost (log scale) and accuracy against step, one line per named run.
 
     ``histories`` maps a label to a :class:`~course_utils.training.History`.
     """
-    fig, (cost_ax, accuracy_ax) = plt.subplots(1, 2, figsize=(12, 3.4), layout="constrained")
+    if axes is None:
+        fig, axes = plt.subplots(1, 2, figsize=(12, 3.4), layout="constrained")
+    cost_ax, accuracy_ax = axes
+    fig = cost_ax.figure
+    cost_ax.clear()
+    accuracy_ax.clear()
     for label, history in histories.items():
         costs = np.asarray(history.costs, dtype=float)
         cost_ax.plot(history.steps, np.where(np.isfinite(costs), costs, np.nan), ".-", label=label)
@@ -148,7 +152,7 @@ def _heatmap(ax, values, cmap, vmin, vmax, title):
     ax.set_title(title, fontsize=10)
 
 
-def _finite(values):
+def finite_values(values):
     """The finite values, flattened; float32 stays float32 (conv outputs are large)."""
     values = np.asarray(values).ravel()
     if not np.issubdtype(values.dtype, np.floating):
@@ -156,7 +160,7 @@ def _finite(values):
     return values[np.isfinite(values)]
 
 
-def _symmetric_limit(values):
+def symmetric_limit(values):
     """Half-width of a range centred on 0 that covers ``values`` (1 for empty or all-zero)."""
     if values.size == 0:
         return 1.0
