@@ -38,15 +38,15 @@ def plot_layer_histograms(outputs, scale="common", bins=60, title=None, axes=Non
     """
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
-    values = {name: _finite(outputs[name]) for name in CONV_LAYERS}
-    common = max(_symmetric_limit(finite) for finite in values.values())
+    values = {name: finite_values(outputs[name]) for name in CONV_LAYERS}
+    common = max(symmetric_limit(finite) for finite in values.values())
     if axes is None:
         fig, axes = plt.subplots(1, len(CONV_LAYERS), figsize=(13, 2.8), layout="constrained")
     else:
         fig = axes[0].figure
     for ax, name in zip(axes, CONV_LAYERS):
         finite = values[name]
-        limit = common if scale == "common" else _symmetric_limit(finite)
+        limit = common if scale == "common" else symmetric_limit(finite)
         ax.clear()
         # one filled outline instead of a patch per bar: several times faster to draw
         ax.hist(finite, bins=np.linspace(-limit, limit, bins + 1), histtype="stepfilled",
@@ -91,8 +91,7 @@ def plot_logits_and_predictions(outputs, images=None, count=8, title=None, axes=
         axes[0].set_title("digit", fontsize=10)
         axes[0].axis("off")
         axes = axes[1:]
-    limit = float(np.nanmax(np.abs(np.where(np.isfinite(logits), logits, np.nan)), initial=0))
-    limit = limit or 1.0
+    limit = symmetric_limit(finite_values(logits))
     logits_image = _heatmap(axes[0], logits, "RdBu_r", -limit, limit,
                             f"logits (colour range +-{format_number(limit)})")
     predictions_image = _heatmap(axes[1], predictions, "viridis", 0.0, 1.0,
@@ -111,19 +110,25 @@ def plot_logits_and_predictions(outputs, images=None, count=8, title=None, axes=
     return fig
 
 
-def plot_history(histories, title=None):
+def plot_history(histories, title=None, axes=None):
     """Training-batch cost and accuracy against step, one line per named run.
 
     ``histories`` maps a label to a :class:`~course_utils.training.History`. The cost axis is
     logarithmic when the costs span more than a factor of 10, linear (with full digits, so that
     a cost stuck at ln 10 reads as 2.3026) otherwise.
     """
-    fig, (cost_ax, accuracy_ax) = plt.subplots(1, 2, figsize=(12, 3.4), layout="constrained")
+    if axes is None:
+        fig, axes = plt.subplots(1, 2, figsize=(12, 3.4), layout="constrained")
+    cost_ax, accuracy_ax = axes
+    fig = cost_ax.figure
+    cost_ax.clear()
+    accuracy_ax.clear()
     for label, history in histories.items():
         costs = np.asarray(history.costs, dtype=float)
         cost_ax.plot(history.steps, np.where(np.isfinite(costs), costs, np.nan), ".-", label=label)
         accuracy_ax.plot(history.steps, 100 * np.asarray(history.accuracies), ".-", label=label)
-    finite = np.concatenate([np.asarray(h.costs, dtype=float) for h in histories.values()])
+    finite = np.concatenate([np.asarray(h.costs, dtype=float) for h in histories.values()]
+                            or [np.empty(0)])
     finite = finite[np.isfinite(finite) & (finite > 0)]
     log_scale = finite.size > 0 and finite.max() > 10 * finite.min()
     cost_ax.axhline(math.log(10), color="gray", linestyle=":", label="ln 10")
@@ -170,7 +175,7 @@ def _heatmap(ax, values, cmap, vmin, vmax, title):
     return image
 
 
-def _finite(values):
+def finite_values(values):
     """The finite values, flattened; float32 stays float32 (conv outputs are large)."""
     values = np.asarray(values).ravel()
     if not np.issubdtype(values.dtype, np.floating):
@@ -178,7 +183,7 @@ def _finite(values):
     return values[np.isfinite(values)]
 
 
-def _symmetric_limit(values):
+def symmetric_limit(values):
     """Half-width of a range centred on 0 that covers ``values`` (1 for empty or all-zero)."""
     if values.size == 0:
         return 1.0
