@@ -194,11 +194,18 @@ def main(argv=None):
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ["MPLBACKEND"] = "Agg"
-    import hypothesis  # noqa: F401  (imported once, before the forks)
+    # Imported once, before the forks (TensorFlow, Keras and nbformat take seconds each).
+    import hypothesis.extra.numpy  # noqa: F401
+    import ipywidgets  # noqa: F401
     import matplotlib.pyplot  # noqa: F401
+    import mlxtend.data  # noqa: F401
+    import nbformat  # noqa: F401
     import numpy  # noqa: F401
+    import PIL.Image  # noqa: F401
     import pytest  # noqa: F401
-    import tensorflow  # noqa: F401
+    import tensorflow
+
+    tensorflow.keras.initializers.HeNormal  # noqa: B018  (loads Keras)
 
     scratch = Path(tempfile.mkdtemp(prefix="course-mutation-"))
     workdir = scratch / "repo"
