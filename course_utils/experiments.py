@@ -6,7 +6,6 @@ recipes; ``python -m course_utils reproduce`` and notebook 04 run them from here
 """
 
 from dataclasses import dataclass
-import math
 
 import numpy as np
 import tensorflow as tf
@@ -16,7 +15,6 @@ from .network import WEIGHT_SHAPES, ConvNet
 from .stats import activation_stats
 from .training import evaluate, set_seed, train
 
-LN_10 = math.log(10)
 ANALYSIS_BATCH = 100  # test images whose outputs are measured and plotted
 
 
