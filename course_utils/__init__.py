@@ -10,7 +10,10 @@ One module per concept, each small enough to read in one sitting:
 - ``plots``         histograms, logits and predictions, training curves
 - ``experiments``   the post's three experiments and the numbers it reports
 - ``cli``           ``python -m course_utils reproduce``: the experiments, headless
-- ``widgets``       the interactive playground of notebook 5
+- ``playground``    the playground's state: settings, weights, outputs, verdict, training
+- ``widgets``       the playground's view: ipywidgets controls on top of that state
+- ``panels``        the playground's pictures (drawn in place, reusing ``plots``)
+- ``checks``        the argument checks every module shares (TypeError / ValueError)
 - ``depth``         the spread of pre-activations through a deep ReLU stack, against theory
 - ``diagnostics``   gradient norms and dead ReLUs
 - ``tensorboard``   histograms and cost curves written for TensorBoard

@@ -102,8 +102,6 @@ def reproduce(args, parser):
         result = run_experiment(key, data, args.steps, seed=args.seed,
                                 progress=not args.no_progress,
                                 keep_outputs=args.figures is not None)
-        if result.history.diverged_at is not None:
-            print(result.history.message, file=sys.stderr)
         results[key] = result
     print()
     print(results_table(results.values()))

@@ -19,6 +19,8 @@ import zipfile
 
 import numpy as np
 
+from .checks import check_count
+
 DATASETS = ("subset", "full")
 NUM_CLASSES = 10
 IMAGE_SHAPE = (28, 28, 1)
@@ -29,6 +31,10 @@ NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
 
 class DataError(ValueError):
     """The data asked for is missing or malformed; the message says what to do."""
+
+
+class MissingDataError(DataError, FileNotFoundError):
+    """The data file named does not exist (a :class:`DataError` and a ``FileNotFoundError``)."""
 
 
 @dataclass(frozen=True, repr=False)
@@ -139,7 +145,7 @@ def read_mnist_npz(path):
     """
     path = Path(path)
     if not path.is_file():
-        raise DataError(
+        raise MissingDataError(
             f"{path}: no such file. Pass the path of an mnist.npz in Keras's format, or use "
             "dataset='subset' for the offline digits."
         )
@@ -210,7 +216,4 @@ def _to_images(pixels):
 
 
 def _check_seed(seed):
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an integer, got {seed!r}")
-    if seed < 0:
-        raise ValueError(f"seed must be zero or positive, got {seed}")
+    check_count("seed", seed, minimum=0)

@@ -27,14 +27,17 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .initializers import initial_weights
+from .checks import check_choice, check_count
+from .experiments import EXPERIMENTS
+from .initializers import initial_weights, weight_variance
 
-# key -> (label, scheme of course_utils.initializers, scale, variance of one weight for n = width)
+# key -> (label, scheme of course_utils.initializers, scale): the ReLU layers' recipes of the
+# post's experiments (the table in course_utils.experiments), plus Xavier on ReLU layers.
 DEPTH_SCHEMES = {
-    "normal": ("N(0, 1)", "normal", 1.0, lambda n: 1.0),
-    "small": ("N(0, 1) x 0.01", "normal", 0.01, lambda n: 0.01**2),
-    "xavier": ("Xavier / Glorot", "xavier", 1.0, lambda n: 2.0 / (n + n)),
-    "he": ("He", "he", 1.0, lambda n: 2.0 / n),
+    "normal": ("N(0, 1)", *EXPERIMENTS["large"].layers["layer1"]),
+    "small": ("N(0, 1) x 0.01", *EXPERIMENTS["small"].layers["layer1"]),
+    "xavier": ("Xavier / Glorot", *EXPERIMENTS["proper"].layers["layer5"]),
+    "he": ("He", *EXPERIMENTS["proper"].layers["layer1"]),
 }
 
 
@@ -61,8 +64,8 @@ class DepthSweep:
 def relu_gain(key, width):
     """Predicted factor by which the pre-activation stddev grows per ReLU layer of ``width``."""
     _check_key(key)
-    weight_variance = DEPTH_SCHEMES[key][3](width)
-    return math.sqrt(width * weight_variance / 2.0)
+    _label, scheme, scale = DEPTH_SCHEMES[key]
+    return math.sqrt(width * weight_variance(scheme, (width, width), scale) / 2.0)
 
 
 def depth_sweep(key, depth=30, width=256, batch_size=256, seed=0):
@@ -74,9 +77,9 @@ def depth_sweep(key, depth=30, width=256, batch_size=256, seed=0):
     """
     _check_key(key)
     for name, value in (("depth", depth), ("width", width), ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    label, scheme, scale, weight_variance = DEPTH_SCHEMES[key]
+        check_count(name, value, minimum=1)
+    seed = check_count("seed", seed)
+    label, scheme, scale = DEPTH_SCHEMES[key]
     inputs = np.random.default_rng(seed).standard_normal((batch_size, width))
     hidden = inputs
     measured = []
@@ -86,7 +89,7 @@ def depth_sweep(key, depth=30, width=256, batch_size=256, seed=0):
         measured.append(pre_activations.std())
         hidden = np.maximum(pre_activations, 0.0)
     gain = relu_gain(key, width)
-    first = math.sqrt(width * weight_variance(width) * np.mean(inputs**2))
+    first = math.sqrt(width * weight_variance(scheme, (width, width), scale) * np.mean(inputs**2))
     predicted = first * gain ** np.arange(depth)
     return DepthSweep(key, label, width, np.array(measured), predicted, gain)
 
@@ -113,5 +116,4 @@ def _colours(count):
 
 
 def _check_key(key):
-    if key not in DEPTH_SCHEMES:
-        raise ValueError(f"unknown scheme {key!r}; choose one of {tuple(DEPTH_SCHEMES)}")
+    check_choice("scheme", key, DEPTH_SCHEMES)

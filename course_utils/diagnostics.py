@@ -20,6 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
 
+from .checks import check_choice
 from .network import CONV_LAYERS, WEIGHT_SHAPES
 
 UNITS = ("channel", "neuron")
@@ -61,8 +62,7 @@ def dead_fractions(outputs, unit="channel"):
     ``outputs`` holds the pre-ReLU outputs for a batch, as ``ConvNet.outputs`` returns them.
     A layer with inf or NaN outputs (a diverged network) gets NaN: "dead" would be misleading.
     """
-    if unit not in UNITS:
-        raise ValueError(f"unit must be one of {UNITS}, got {unit!r}")
+    check_choice("unit", unit, UNITS)
     fractions = {}
     for name in CONV_LAYERS:
         values = np.asarray(outputs[name])

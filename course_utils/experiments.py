@@ -6,17 +6,15 @@ recipes; ``python -m course_utils reproduce`` and notebook 04 run them from here
 """
 
 from dataclasses import dataclass
-import math
 
 import numpy as np
 import tensorflow as tf
 
-from .initializers import draw_weights, fan_in_fan_out
+from .initializers import draw_weights
 from .network import WEIGHT_SHAPES, ConvNet
 from .stats import activation_stats
 from .training import evaluate, set_seed, train
 
-LN_10 = math.log(10)
 ANALYSIS_BATCH = 100  # test images whose outputs are measured and plotted
 
 
@@ -160,11 +158,6 @@ def results_table(results):
             f"{e.post_test_cost:>12.4g}{100 * e.post_test_accuracy:>9.2f}%"
         )
     return "\n".join(lines)
-
-
-def layer_fans():
-    """``{layer: (fan_in, fan_out)}`` for the five weight tensors."""
-    return {layer: fan_in_fan_out(shape) for layer, shape in WEIGHT_SHAPES.items()}
 
 
 def _json_number(value):

@@ -79,11 +79,6 @@ def lecun_stddev(fan_in):
     return he_stddev(fan_in, factor=1.0)
 
 
-def tf1_variance_scaling_stddev(fan_in, factor=2.0):
-    """Stddev of the *untruncated* normal that TF1's variance_scaling_initializer cut at 2 sigma."""
-    return math.sqrt(TF1_TRUNCATION_FACTOR * factor / fan_in)
-
-
 def expected_stddev(scheme, shape, scale=1.0):
     """The stddev a scheme aims for on a tensor of ``shape``, times ``scale``."""
     check_scheme(scheme)

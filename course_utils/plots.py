@@ -10,6 +10,7 @@ import matplotlib.pyplot as plt
 from matplotlib.ticker import MaxNLocator, ScalarFormatter
 import numpy as np
 
+from .checks import check_count
 from .network import CONV_LAYERS
 from .stats import format_number
 
@@ -69,8 +70,7 @@ def plot_logits_and_predictions(outputs, images=None, count=8, title=None, axes=
 
     Over-confidence shows as rows of one 1.00 and nine 0.00; uniformity as rows of 0.10.
     """
-    if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
-        raise ValueError(f"count must be a whole number >= 1, got {count!r}")
+    check_count("count", count, minimum=1)
     logits = np.asarray(outputs["logits"])[:count]
     predictions = np.asarray(outputs["predictions"])[:count]
     with_images = images is not None

@@ -18,6 +18,7 @@ import sys
 import numpy as np
 import tensorflow as tf
 
+from .checks import check_count, check_positive
 from .network import WEIGHT_SHAPES, check_images, forward_pass
 
 DEFAULT_BATCH_SIZE = 100
@@ -28,9 +29,7 @@ def set_seed(seed):
 
     With the same seed, weight draws, training and evaluation give the same numbers every run.
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
-    tf.keras.utils.set_random_seed(int(seed))
+    tf.keras.utils.set_random_seed(check_count("seed", seed, minimum=0))
     tf.config.experimental.enable_op_determinism()
 
 
@@ -226,21 +225,11 @@ def _check_data(images, labels, batch_size, as_tensors=True):
 
 
 def _check_learning_rate(learning_rate):
-    if isinstance(learning_rate, bool) or not isinstance(
-        learning_rate, (int, float, np.integer, np.floating)
-    ):
-        raise TypeError(f"learning_rate must be a number, got {learning_rate!r}")
-    if not math.isfinite(learning_rate) or learning_rate <= 0:
-        raise ValueError(f"learning_rate must be a finite number > 0, got {learning_rate}")
-    return float(learning_rate)
+    return check_positive("learning_rate", learning_rate)
 
 
 def _check_count(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
+    return check_count(name, value, minimum)
 
 
 def _progress_bar(total, enabled):

@@ -91,8 +91,9 @@ def test_too_few_training_images_for_the_held_out_part(tmp_path):
 
 
 def test_missing_file_says_what_to_do(tmp_path):
-    with pytest.raises(DataError, match="no such file.*dataset='subset'"):
+    with pytest.raises(DataError, match="no such file.*dataset='subset'") as error:
         load_mnist("full", path=tmp_path / "nowhere.npz")
+    assert isinstance(error.value, FileNotFoundError)  # what callers expect of a missing path
 
 
 def test_a_file_that_is_not_an_npz(tmp_path):
@@ -126,7 +127,7 @@ def test_full_uses_the_keras_copy_when_it_loads(monkeypatch, tmp_path):
     "kwargs, error, message",
     [
         ({"dataset": "fashion"}, ValueError, "dataset must be one of"),
-        ({"seed": -1}, ValueError, "seed must be zero or positive"),
+        ({"seed": -1}, ValueError, "seed must be >= 0, got -1"),
         ({"seed": 1.5}, TypeError, "seed must be an integer"),
         ({"seed": "0"}, TypeError, "seed must be an integer"),
         ({"path": "mnist.npz"}, ValueError, "path is only used with dataset='full'"),

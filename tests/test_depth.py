@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from course_utils.depth import DEPTH_SCHEMES, depth_sweep, plot_depth_sweep, relu_gain
+from course_utils.experiments import EXPERIMENTS
 
 
 def test_relu_gain_follows_the_formula():
@@ -45,7 +46,7 @@ def test_the_lessons_verdicts(sweeps):
     assert 0.5 < sweeps["he"].growth < 2  # holds
 
 
-def test_same_seed_same_sweep_and_shared_inputs():
+def test_same_seed_same_sweep():
     first, again = depth_sweep("he", depth=3, width=16, seed=5), depth_sweep("he", depth=3,
                                                                              width=16, seed=5)
     np.testing.assert_array_equal(first.measured_std, again.measured_std)
@@ -53,13 +54,30 @@ def test_same_seed_same_sweep_and_shared_inputs():
     assert not np.array_equal(first.measured_std, other.measured_std)
 
 
+def test_schemes_share_inputs_and_draws():
+    # N(0, 1) x 0.01 is the same draws as N(0, 1) times 0.01, on the same inputs: layer l's
+    # pre-activations are exactly 0.01**l times as spread (zero biases, ReLU commutes).
+    normal, small = (depth_sweep(key, depth=5, width=32, seed=2) for key in ("normal", "small"))
+    np.testing.assert_allclose(small.measured_std / normal.measured_std,
+                               0.01 ** np.arange(1, 6), rtol=1e-6)
+
+
+def test_schemes_are_the_experiments_relu_layers():
+    assert DEPTH_SCHEMES["normal"][1:] == EXPERIMENTS["large"].layers["layer1"] == ("normal", 1.0)
+    assert DEPTH_SCHEMES["small"][1:] == EXPERIMENTS["small"].layers["layer4"]
+    assert DEPTH_SCHEMES["he"][1:] == EXPERIMENTS["proper"].layers["layer2"] == ("he", 1.0)
+    assert DEPTH_SCHEMES["xavier"][1:] == ("xavier", 1.0)
+
+
 def test_bad_arguments_raise_clear_errors():
     with pytest.raises(ValueError, match="unknown scheme 'lecun'"):
         depth_sweep("lecun")
-    with pytest.raises(ValueError, match="depth must be an integer >= 1"):
+    with pytest.raises(ValueError, match="depth must be >= 1, got 0"):
         depth_sweep("he", depth=0)
-    with pytest.raises(ValueError, match="width"):
+    with pytest.raises(TypeError, match="width must be an integer"):
         depth_sweep("he", width=2.5)
+    with pytest.raises(ValueError, match="seed must be >= 0"):
+        depth_sweep("he", seed=-1)
 
 
 def test_plot_draws_measurement_and_prediction_per_scheme(sweeps):

@@ -94,7 +94,7 @@ def test_blank_borders_are_dead_neurons_but_no_filter_is_dead(subset):
 
 
 def test_bad_unit_and_shape_raise():
-    with pytest.raises(ValueError, match="unit must be one of"):
+    with pytest.raises(ValueError, match="unknown unit .*choose one of"):
         dead_fractions(_outputs({}), unit="filter")
     with pytest.raises(ValueError, match="layer4_conv must have shape"):
         dead_fractions(_outputs({"layer4_conv": np.ones((2, 3))}))

@@ -6,16 +6,16 @@ import tensorflow as tf
 
 from course_utils.experiments import (
     EXPERIMENTS,
-    LN_10,
     get_experiment,
-    layer_fans,
     results_table,
     run_experiment,
 )
-from course_utils.initializers import he_stddev, xavier_limit
+from course_utils.initializers import fan_in_fan_out, he_stddev, xavier_limit
 from course_utils.network import OUTPUT_NAMES, WEIGHT_SHAPES
 from course_utils.stats import std_ratio
-from course_utils.training import set_seed
+from course_utils.training import evaluate, set_seed
+
+LN_10 = math.log(10)  # the cost of a network that says 0.1 for every digit
 
 
 @pytest.fixture(scope="module")
@@ -34,9 +34,45 @@ def test_the_recipes_are_the_posts(subset):
         np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
 
 
+@pytest.mark.parametrize("seed", [0, 7])
+def test_the_notebooks_recipes_give_the_tables_weights(seed):
+    # Notebooks 01-03 draw these in plain sight and compare them with create_weights.
+    shapes = list(WEIGHT_SHAPES.values())
+    set_seed(seed)
+    large = [tf.random.normal(shape) for shape in shapes]
+    set_seed(seed)
+    small = [tf.random.normal(shape) * 0.01 for shape in shapes]
+    set_seed(seed)
+    proper = [tf.keras.initializers.HeNormal(seed=seed + n)(shape)
+              for n, shape in enumerate(shapes[:4], start=1)]
+    proper.append(tf.keras.initializers.GlorotUniform(seed=seed + 5)(shapes[4]))
+    for key, visible in (("large", large), ("small", small), ("proper", proper)):
+        hidden = EXPERIMENTS[key].create_weights(seed)
+        for mine, theirs in zip(visible, hidden.values(), strict=True):
+            np.testing.assert_array_equal(mine.numpy(), theirs.numpy(), err_msg=key)
+
+
+def test_creating_weights_does_not_switch_on_op_determinism():
+    import subprocess
+    import sys
+
+    code = ("from tensorflow.python.framework import config\n"
+            "from course_utils.experiments import EXPERIMENTS\n"
+            "for experiment in EXPERIMENTS.values():\n"
+            "    experiment.create_network(0)\n"
+            "print(config.is_op_determinism_enabled())\n"
+            "from course_utils.training import set_seed\n"
+            "set_seed(0)\n"
+            "print(config.is_op_determinism_enabled())\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=300)
+    assert run.stdout.split() == ["False", "True"]  # only the explicit step switches it on
+
+
 def test_proper_weights_follow_he_and_xavier():
     weights = EXPERIMENTS["proper"].create_weights(seed=0)
-    for layer, (fan_in, fan_out) in layer_fans().items():
+    for layer, shape in WEIGHT_SHAPES.items():
+        fan_in, fan_out = fan_in_fan_out(shape)
         values = weights[layer].numpy()
         if layer == "layer5":
             assert np.abs(values).max() <= xavier_limit(fan_in, fan_out)
@@ -81,10 +117,18 @@ def test_results_table_puts_ours_beside_the_posts(results):
     assert len(table.splitlines()) == 2 + 3
 
 
-def test_json_record(results):
+def test_json_record(results, subset):
     record = results["small"].as_json()
-    assert record["history"][0] == {"step": 0, "cost": pytest.approx(LN_10, abs=1e-3),
-                                    "accuracy": pytest.approx(record["history"][0]["accuracy"])}
+    # Step 0 is recorded before the first update: the untrained network on the first batch.
+    cost, accuracy = evaluate(EXPERIMENTS["small"].create_network(0),
+                              subset.train_images[:100], subset.train_labels[:100])
+    assert record["history"][0] == {"step": 0, "cost": pytest.approx(cost, rel=1e-5),
+                                    "accuracy": pytest.approx(accuracy)}
+    assert record["history"][0]["cost"] == pytest.approx(LN_10, abs=1e-3)
+    assert [point["step"] for point in record["history"]] == [0]  # 5 steps, every 20th
+    assert record["test_cost"] == pytest.approx(results["small"].test_cost)
+    assert record["post_test_accuracy"] == EXPERIMENTS["small"].post_test_accuracy
+    assert record["diverged_at"] is None and record["learning_rate"] == 1e-7
     assert set(record["activations"]) == {"layer1_conv", "layer2_conv", "layer3_conv",
                                           "layer4_conv", "logits", "predictions"}
 

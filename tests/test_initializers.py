@@ -14,7 +14,6 @@ from course_utils.initializers import (
     he_stddev,
     initial_weights,
     lecun_stddev,
-    tf1_variance_scaling_stddev,
     xavier_limit,
     xavier_stddev,
 )
@@ -57,7 +56,7 @@ def test_xavier_uniform_has_the_xavier_variance(fan_in, fan_out):
 def test_tf1_and_tf2_variance_scaling_agree_within_a_third_of_a_percent(fan_in):
     # TF1: a normal with stddev sqrt(1.3 * 2 / fan_in), cut at 2 sigma. TF2: sqrt(2 / fan_in)
     # divided by the stddev of a unit normal cut at 2 sigma.
-    tf1_effective = tf1_variance_scaling_stddev(fan_in) * TRUNCATED_NORMAL_STDDEV
+    tf1_effective = math.sqrt(TF1_TRUNCATION_FACTOR * 2 / fan_in) * TRUNCATED_NORMAL_STDDEV
     assert tf1_effective == pytest.approx(he_stddev(fan_in), rel=3e-3)
     assert TF1_TRUNCATION_FACTOR == 1.3
 

@@ -72,9 +72,10 @@ def test_logits_and_predictions_panels(outputs):
     assert len(annotations) == 5 * 10 and annotations.count("1.00") == 5
 
 
-@pytest.mark.parametrize("count", [0, -2, 2.5])
-def test_logits_plot_needs_a_positive_count(outputs, count):
-    with pytest.raises(ValueError, match="count must be a whole number >= 1"):
+@pytest.mark.parametrize(("count", "error"), [(0, ValueError), (-2, ValueError),
+                                              (2.5, TypeError), (True, TypeError)])
+def test_logits_plot_needs_a_positive_count(outputs, count, error):
+    with pytest.raises(error, match="count must be"):
         plot_logits_and_predictions(outputs, count=count)
 
 

@@ -75,6 +75,9 @@ def test_verdict_thresholds_are_an_order_of_magnitude():
     assert verdict(stats_with_stds(1.0, 10.5)).startswith("exploding")
     assert verdict(stats_with_stds(1.0, 9.5)).startswith("healthy")
     assert verdict(stats_with_stds(1.0, 0.095)).startswith("vanishing")
+    # exactly 10 and exactly 0.1 are still within an order of magnitude
+    assert verdict(stats_with_stds(1.0, 10.0)).startswith("healthy")
+    assert verdict(stats_with_stds(1.0, 0.1)).startswith("healthy")
 
 
 def test_ratio_with_a_constant_first_layer():
@@ -87,6 +90,13 @@ def test_ratio_with_a_constant_first_layer():
 def test_format_number_never_fails(value):
     text = format_number(value)
     assert isinstance(text, str) and len(text) <= 10
+
+
+def test_format_number_rounds_to_significant_figures():
+    assert format_number(0.0023456) == "0.0023"
+    assert format_number(15083.08) == "1.5e+04"
+    assert format_number(2.3025865, 4) == "2.303"
+    assert format_number(math.inf) == "inf" and format_number(math.nan) == "nan"
 
 
 def test_stats_table_has_a_row_per_output():
