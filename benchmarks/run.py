@@ -672,6 +672,11 @@ def print_summary(report):
     step_rows = step_equivalent_rows(report)
     if step_rows:
         print(f"\nStep equivalents per run: {step_rows[0][4].removeprefix('per run: ')}")
+        figures = report.get("training_figures")
+        if figures:
+            ratio = figures["evaluate_images_per_s"] / figures["course_images_per_s"]
+            print(f"  (a forward-only image counts 1/3 of a training image; measured here, "
+                  f"evaluate runs {ratio:.1f}x the training images/s)")
     unmet = [(what, limits) for what, _, _, met, limits in rows if met is not None and not met]
     if unmet:
         print("\nWhat limits the targets not met (measured):")
