@@ -145,6 +145,12 @@ def test_bfloat16_support_unknown_without_cpuinfo_or_without_onednn(tmp_path, mo
 # ---- the reproduce option
 
 
+def test_the_cli_offers_the_precisions_training_knows():
+    from course_utils import cli
+
+    assert cli.PRECISION_CHOICES == training.PRECISIONS
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
