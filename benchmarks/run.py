@@ -23,6 +23,12 @@ What it measures, and the targets it checks:
 4. Playground redraw latency, from ``benchmarks/playground_latency.py``. Target: median 0.3 s.
 5. The expected time of the faithful full-MNIST run (3 x 5000 steps of 100 images, 3 x 10,000
    test images), from the measured throughput.
+6. bfloat16 against float32 (``reproduce --precision bfloat16``): training and testing images/s of
+   both precisions, interleaved in this process; skipped where the CPU lacks bfloat16
+   instructions. Target there: bfloat16 faster.
+7. The cost of every notebook and of ``reproduce`` in step equivalents (100-image training steps,
+   a forward-only image counting 1/3 of a training image), counted by ``benchmarks/step_count.py``
+   during the runs of 2.: a figure that does not depend on the CPU.
 
 Timings take the best of several repeats (the one least disturbed by other programs) and also
 report the median. Results go to stdout and to a JSON file (default
@@ -271,10 +277,79 @@ def profile_conv_layers(network, images, repeats):
 
 
 # ----------------------------------------------------------------------------------------------
+# 6. bfloat16 against float32
+
+
+def measure_precisions(steps, repeats):
+    """Seconds per training step and per tested image in float32 and in bfloat16, interleaved.
+
+    The same network (reset to the same weights before every timing) and the same batches, so
+    the two precisions meet the same load. Returns None (and says why) where the CPU lacks
+    bfloat16 instructions: emulated bfloat16 is not what ``--precision bfloat16`` is for.
+    """
+    from course_utils.data import load_mnist
+    from course_utils.experiments import EXPERIMENTS
+    from course_utils.training import bfloat16_support, evaluate, train
+
+    supported, reason = bfloat16_support()
+    print(f"  {reason}", flush=True)
+    if not supported:
+        print("  skipped: reproduce refuses --precision bfloat16 here", flush=True)
+        return {"supported": False, "reason": reason}
+    data = load_mnist("subset")
+    network = EXPERIMENTS["proper"].create_network(SEED)
+    initial = [variable.numpy() for variable in network.parameters]
+
+    def timer(precision):
+        def time_both():
+            for variable, value in zip(network.parameters, initial):
+                variable.assign(value)
+            start = time.perf_counter()
+            train(network, data.train_images, data.train_labels, LEARNING_RATE, steps,
+                  record_every=100, progress=False, precision=precision)
+            middle = time.perf_counter()
+            evaluate(network, data.test_images, data.test_labels, precision=precision)
+            end = time.perf_counter()
+            return (middle - start) / steps, (end - middle) / len(data.test_labels)
+        return time_both
+
+    timers = {precision: timer(precision) for precision in ("float32", "bfloat16")}
+    for time_both in timers.values():  # trace and warm up
+        time_both()
+    timings = {precision: {"train": [], "evaluate": []} for precision in timers}
+    for repeat in range(repeats):
+        order = list(timers) if repeat % 2 == 0 else list(timers)[::-1]
+        for precision in order:
+            train_s, evaluate_s = timers[precision]()
+            timings[precision]["train"].append(train_s)
+            timings[precision]["evaluate"].append(evaluate_s)
+        print(f"  repeat {repeat + 1}/{repeats}: "
+              + ", ".join(f"{precision} {1000 * timings[precision]['train'][-1]:.1f} ms/step"
+                          for precision in timers), flush=True)
+    result = {"supported": True, "reason": reason, "steps_per_timing": steps}
+    for precision, kinds in timings.items():
+        result[precision] = {
+            "train_s_per_step": _spread(kinds["train"]),
+            "evaluate_s_per_image": _spread(kinds["evaluate"]),
+            "train_images_per_s": BATCH_SIZE / min(kinds["train"]),
+            "evaluate_images_per_s": 1 / min(kinds["evaluate"]),
+        }
+    result["train_speedup"] = (result["bfloat16"]["train_images_per_s"]
+                               / result["float32"]["train_images_per_s"])
+    result["evaluate_speedup"] = (result["bfloat16"]["evaluate_images_per_s"]
+                                  / result["float32"]["evaluate_images_per_s"])
+    print(f"  bfloat16 / float32: training {result['train_speedup']:.2f}x "
+          f"({result['bfloat16']['train_images_per_s']:.0f} against "
+          f"{result['float32']['train_images_per_s']:.0f} images/s), testing "
+          f"{result['evaluate_speedup']:.2f}x", flush=True)
+    return result
+
+
+# ----------------------------------------------------------------------------------------------
 # 2. and 3. Whole-course time and memory (child processes)
 
 
-def run_measured(command, timeout, cwd=ROOT):
+def run_measured(command, timeout, cwd=ROOT, env=None):
     """Run ``command``; return its wall time, exit status, output tail and peak RSS.
 
     The peak RSS is the largest high-water mark (``VmHWM``) of any process in its tree (the
@@ -286,7 +361,7 @@ def run_measured(command, timeout, cwd=ROOT):
     with tempfile.TemporaryFile() as log:
         start = time.perf_counter()
         process = subprocess.Popen(command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+                                   start_new_session=True, env=env)
         peaks = {}
         deadline = time.monotonic() + timeout
         while process.poll() is None:
@@ -322,33 +397,59 @@ def _high_water_mark(pid):
 
 
 def run_notebooks(timeout):
-    """Execute every notebook into a temporary folder, each in a fresh kernel."""
+    """Execute every notebook into a temporary folder, each in a fresh kernel, counting the
+    images its kernel passes through the network (``step_count``: ``result["images"]``)."""
+    step_count = _step_count_module()
     notebooks = sorted((ROOT / "notebooks").glob("*.ipynb"))
     results = {}
     with tempfile.TemporaryDirectory() as output_dir:
+        ipython_dir = step_count.startup_folder(output_dir)
         for notebook in notebooks:
+            counts_file = step_count.new_counts_file(output_dir)
             command = [sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook",
                        "--execute", f"--ExecutePreprocessor.timeout={int(timeout)}",
                        "--output-dir", output_dir, str(notebook)]
-            results[notebook.name] = _report(notebook.name, run_measured(command, timeout + 60))
+            result = run_measured(command, timeout + 60,
+                                  env=step_count.counting_environment(ipython_dir, counts_file))
+            result["images"] = step_count.read_counts(counts_file)
+            results[notebook.name] = _report(notebook.name, result)
     return results
 
 
 def _report(name, result):
     """Print one timed child process's line (and its output's tail if it failed); return it."""
     state = "ok" if result["returncode"] == 0 else f"FAILED ({result['returncode']})"
+    images = result.get("images")
+    work = f"  {images['step_equivalents']:7.0f} step-eq" if images else ""
     print(f"  {name:<36} {result['seconds']:7.1f} s  "
-          f"peak RSS {_gb(result['peak_rss_gb'])}  {state}", flush=True)
+          f"peak RSS {_gb(result['peak_rss_gb'])}  {state}{work}", flush=True)
     if result["returncode"] != 0:
         print(_indent(result["output_tail"][-800:]), flush=True)
     return result
 
 
 def run_reproduce(timeout):
-    """``python -m course_utils reproduce --dataset subset --steps 400 --no-progress``."""
-    command = [sys.executable, "-m", "course_utils", "reproduce", "--dataset", "subset",
-               "--steps", "400", "--no-progress"]
-    return _report("reproduce --steps 400", run_measured(command, timeout))
+    """``python -m course_utils reproduce --dataset subset --steps 400 --no-progress``, with the
+    images it passes through the network counted (``result["images"]``)."""
+    step_count = _step_count_module()
+    with tempfile.TemporaryDirectory() as folder:
+        counts_file = step_count.new_counts_file(folder)
+        command = step_count.run_module_command(
+            sys.executable, counts_file, "course_utils", "reproduce", "--dataset", "subset",
+            "--steps", "400", "--no-progress")
+        result = run_measured(command, timeout)
+        result["images"] = step_count.read_counts(counts_file)
+    return _report("reproduce --steps 400", result)
+
+
+def _step_count_module():
+    """benchmarks/step_count.py (this folder is not a package)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    try:
+        import step_count
+    finally:
+        sys.path.pop(0)
+    return step_count
 
 
 def write_synthetic_mnist(path, seed=0):
@@ -428,6 +529,55 @@ def full_run_estimate(figures):
         "course_images_per_s"]
     test_s = FULL_RUN["experiments"] * FULL_RUN["test_images"] / figures["evaluate_images_per_s"]
     return {"train_s": train_s, "test_s": test_s, "total_s": train_s + test_s}
+
+
+def precision_rows(report):
+    """The bfloat16-against-float32 row (6.), if it was measured."""
+    precisions = report.get("precisions")
+    if not precisions:
+        return []
+    if not precisions["supported"]:
+        return [("training: bfloat16 vs float32", "skipped", "faster", None,
+                 precisions["reason"])]
+    return [(
+        "training: bfloat16 vs float32", f"{precisions['train_speedup']:.2f}x", "> 1.0x",
+        precisions["train_speedup"] > 1.0,
+        f"bfloat16 {precisions['bfloat16']['train_images_per_s']:.0f}, float32 "
+        f"{precisions['float32']['train_images_per_s']:.0f} images/s, measured interleaved in "
+        f"one process; testing {precisions['evaluate_speedup']:.2f}x",
+    )]
+
+
+def step_equivalent_rows(report):
+    """The course's cost in step equivalents (7.): whole course, and the costliest notebook.
+
+    Informational (no target): the count depends on the notebooks' defaults, not on the CPU, so
+    a change that adds work shows up here on any machine.
+    """
+    notebooks = report.get("notebooks")
+    if not notebooks:
+        return []
+    runs = {**notebooks, "reproduce --steps 400": report.get("reproduce") or {}}
+    counts = {name: entry.get("images") for name, entry in runs.items()}
+    missing = [name for name, images in counts.items() if images is None]
+    counted = {name: images["step_equivalents"] for name, images in counts.items() if images}
+    if not counted:
+        return []
+    total = sum(counted.values())
+    costliest = max((name for name in counted if name in notebooks), key=counted.get,
+                    default=None)
+    per_run = ", ".join(f"{name.split('_')[0].split(' ')[0]} {value:.0f}"
+                        for name, value in counted.items())
+    limits = f"per run: {per_run}"
+    if missing:
+        limits += f"; NOT COUNTED: {', '.join(missing)}"
+    rows = [(f"step equivalents, whole course ({len(counted)} runs)", f"{total:.0f}", "report",
+             None, limits)]
+    if costliest is not None:
+        rows.append(("step equivalents, costliest notebook", f"{counted[costliest]:.0f}",
+                     "report", None, f"{costliest}; 100-image training steps, a forward-only "
+                     "image = 1/3 training image"))
+    return rows
 
 
 def verdicts(report):
@@ -512,18 +662,32 @@ def verdicts(report):
 
 
 def print_summary(report):
-    rows = verdicts(report)
+    rows = verdicts(report) + precision_rows(report) + step_equivalent_rows(report)
     print("\nSummary")
     print(f"{'target':<44}{'measured':>12}  {'goal':<11}{'met':<5}")
     print("-" * 72)
     for what, measured, goal, met, _ in rows:
-        print(f"{what:<44}{measured:>12}  {goal:<11}{'yes' if met else 'NO':<5}")
+        shown = "-" if met is None else "yes" if met else "NO"  # None: informational
+        print(f"{what:<44}{measured:>12}  {goal:<11}{shown:<5}")
     estimate = report.get("full_run_estimate")
     if estimate:
         print(f"\nFaithful full-MNIST run (3 x 5000 steps of 100, 3 x 10,000 test images), "
               f"expected: {estimate['total_s'] / 60:.1f} min "
               f"({estimate['train_s']:.0f} s training + {estimate['test_s']:.0f} s testing)")
-    unmet = [(what, limits) for what, _, _, met, limits in rows if not met]
+        precisions = report.get("precisions") or {}
+        if precisions.get("supported"):
+            bfloat16_s = (estimate["train_s"] / precisions["train_speedup"]
+                          + estimate["test_s"] / precisions["evaluate_speedup"])
+            print(f"  with --precision bfloat16: {bfloat16_s / 60:.1f} min (the speed-ups above)")
+    step_rows = step_equivalent_rows(report)
+    if step_rows:
+        print(f"\nStep equivalents per run: {step_rows[0][4].removeprefix('per run: ')}")
+        figures = report.get("training_figures")
+        if figures:
+            ratio = figures["evaluate_images_per_s"] / figures["course_images_per_s"]
+            print(f"  (a forward-only image counts 1/3 of a training image; measured here, "
+                  f"evaluate runs {ratio:.1f}x the training images/s)")
+    unmet = [(what, limits) for what, _, _, met, limits in rows if met is not None and not met]
     if unmet:
         print("\nWhat limits the targets not met (measured):")
         for what, limits in unmet:
@@ -533,7 +697,8 @@ def print_summary(report):
         print(f"\nNote: the load average was {load[0]:.1f} when the benchmark started; other "
               "programs were using the CPU and the timings are pessimistic.")
     report["verdicts"] = [
-        {"target": what, "measured": measured, "goal": goal, "met": bool(met), "limits": limits}
+        {"target": what, "measured": measured, "goal": goal,
+         "met": None if met is None else bool(met), "limits": limits}
         for what, measured, goal, met, limits in rows
     ]
 
@@ -597,6 +762,8 @@ def _parser():
                         help="do not measure the memory of the full-size MNIST process")
     parser.add_argument("--skip-playground", action="store_true",
                         help="do not measure the playground's redraw latency")
+    parser.add_argument("--skip-bfloat16", action="store_true",
+                        help="do not measure bfloat16 against float32")
     parser.add_argument("--steps", type=int, help="training steps per timing")
     parser.add_argument("--repeats", type=int, help="timings of each kind (best and median)")
     parser.add_argument("--notebook-timeout", type=int, default=1200,
@@ -639,6 +806,9 @@ def main(argv=None):
           f"{figures['keras_images_per_s']:.0f} images/s; evaluate: "
           f"{figures['evaluate_images_per_s']:.0f} images/s", flush=True)
 
+    if not args.skip_bfloat16:
+        print("\n6. bfloat16 against float32 (reproduce --precision bfloat16)", flush=True)
+        report["precisions"] = measure_precisions(settings["steps"], settings["repeats"])
     if not args.skip_playground:
         print("\n4. Playground redraw latency", flush=True)
         report["playground"] = measure_playground(settings["playground_repeats"])
@@ -655,7 +825,7 @@ def main(argv=None):
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2, default=str))
     print(f"\njson: {args.json}")
-    return 0 if all(row["met"] for row in report["verdicts"]) else 1
+    return 0 if all(row["met"] is not False for row in report["verdicts"]) else 1
 
 
 if __name__ == "__main__":

@@ -126,20 +126,23 @@ def get_experiment(key):
 
 
 def run_experiment(key, data, steps, seed=0, learning_rate=None, record_every=100, progress=True,
-                   keep_outputs=True):
+                   keep_outputs=True, precision="float32"):
     """Create the experiment's weights, train, test, and measure the outputs.
 
     ``learning_rate`` defaults to the one the original used for this experiment. The named
     outputs are measured after training on the first 100 test images; their statistics are
     always kept, the outputs themselves (60 MB, for the plots) only with ``keep_outputs``.
+    ``precision`` (``"float32"`` or ``"bfloat16"``, see :func:`~course_utils.training.train`)
+    is used for training and testing; the outputs are always measured in float32.
     """
     experiment = get_experiment(key)
     set_seed(seed)  # deterministic training: an explicit step, not a side effect of the draw
     network = experiment.create_network(seed)
     rate = experiment.learning_rate if learning_rate is None else learning_rate
     history = train(network, data.train_images, data.train_labels, rate, steps,
-                    record_every=record_every, progress=progress)
-    test_cost, test_accuracy = evaluate(network, data.test_images, data.test_labels)
+                    record_every=record_every, progress=progress, precision=precision)
+    test_cost, test_accuracy = evaluate(network, data.test_images, data.test_labels,
+                                        precision=precision)
     outputs = network.outputs(data.test_images[:ANALYSIS_BATCH])
     return ExperimentResult(
         experiment, network, history, test_cost, test_accuracy, float(rate),

@@ -9,11 +9,23 @@ the :class:`History`, like the original's print-out every 100 steps.
 Speed: a compiled function runs up to 100 steps in one call (their batches handed over at
 once), so Python does almost nothing per step; the training set itself stays in NumPy, so no
 second copy of it is made.
+
+Precision: float32 by default (the lesson is about float32 numbers). ``precision="bfloat16"``
+keeps the variables, the gradient-descent updates and the cost in float32 but runs the forward
+pass (its convolutions and the matrix product) and so its gradients in bfloat16: weights, biases
+and images are cast to bfloat16 before :func:`~course_utils.network.forward_pass`, the logits
+back to float32 for the cost. On CPUs with bfloat16 instructions (AVX512-BF16 or AMX on x86,
+the BF16 extension on Arm) oneDNN runs that faster; elsewhere it is emulated and slower, which
+:func:`bfloat16_support` detects.
 """
 
 from dataclasses import dataclass, field
 import math
+import os
+from pathlib import Path
+import platform
 import sys
+import warnings
 
 import numpy as np
 import tensorflow as tf
@@ -22,6 +34,9 @@ from .checks import check_count, check_positive
 from .network import WEIGHT_SHAPES, check_images, forward_pass
 
 DEFAULT_BATCH_SIZE = 100
+PRECISIONS = ("float32", "bfloat16")
+# /proc/cpuinfo flags of CPUs whose bfloat16 matrix instructions oneDNN uses
+BFLOAT16_FLAGS = ("avx512_bf16", "amx_bf16", "bf16")  # x86 AVX512-BF16, x86 AMX, Arm BF16
 
 
 def set_seed(seed):
@@ -67,6 +82,7 @@ def train(
     progress=True,
     start_step=0,
     callback=None,
+    precision="float32",
 ):
     """Train ``network`` in place with plain gradient descent and return its :class:`History`.
 
@@ -77,13 +93,16 @@ def train(
     ``callback(step, history)``, if given, is called at every recorded step (multiples of
     ``record_every``) and at the end, with the number of the next step to run; if it returns
     True, training stops there.
+    ``precision`` is ``"float32"`` or ``"bfloat16"`` (see the module's docstring); bfloat16 on a
+    CPU without bfloat16 instructions warns (:func:`bfloat16_support`).
     """
+    compute_dtype = _compute_dtype(precision)
     images, labels = _check_data(images, labels, batch_size, as_tensors=False)
     learning_rate = _check_learning_rate(learning_rate)
     steps = _check_count("steps", steps, minimum=0)
     start_step = _check_count("start_step", start_step, minimum=0)
     record_every = _check_count("record_every", record_every, minimum=1)
-    run_chunk = _compile_chunk(network, images, labels, batch_size)
+    run_chunk = _compile_chunk(network, images, labels, batch_size, compute_dtype)
     rate = tf.constant(learning_rate, dtype=tf.float32)
     history = History(learning_rate=learning_rate)
     bar = _progress_bar(steps, progress)
@@ -114,23 +133,28 @@ def train(
     return history
 
 
-def evaluate(network, images, labels, batch_size=DEFAULT_BATCH_SIZE):
+def evaluate(network, images, labels, batch_size=DEFAULT_BATCH_SIZE, precision="float32"):
     """Test cost and accuracy as the original computed them: the mean over batches of 100.
 
     Images that do not fill a last whole batch are left out, as in the original.
+    ``precision`` as in :func:`train` (the cost itself is always computed in float32).
     """
+    compute_dtype = _compute_dtype(precision)
     images, labels = _check_data(images, labels, batch_size)
     num_batches = len(labels) // batch_size
     images = tf.reshape(images[: num_batches * batch_size], (num_batches, batch_size, 28, 28, 1))
     labels = tf.reshape(labels[: num_batches * batch_size], (num_batches, batch_size))
-    costs, accuracies = _evaluate_batches(network.parameters, images, labels)
+    costs, accuracies = _evaluate_batches(network.parameters, images, labels, compute_dtype)
     return float(np.mean(costs.numpy())), float(np.mean(accuracies.numpy()))
 
 
-def _batch_cost_and_accuracy(parameters, images, labels):
+def _batch_cost_and_accuracy(parameters, images, labels, compute_dtype=tf.float32):
+    if compute_dtype != tf.float32:  # bfloat16: the casts' gradients come back as float32
+        parameters = [tf.cast(parameter, compute_dtype) for parameter in parameters]
+        images = tf.cast(images, compute_dtype)
     weights = dict(zip(WEIGHT_SHAPES, parameters[: len(WEIGHT_SHAPES)]))
     biases = dict(zip(WEIGHT_SHAPES, parameters[len(WEIGHT_SHAPES) :]))
-    logits = forward_pass(weights, biases, images)["logits"]
+    logits = tf.cast(forward_pass(weights, biases, images)["logits"], tf.float32)
     cost = tf.reduce_mean(
         tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
     )
@@ -138,7 +162,7 @@ def _batch_cost_and_accuracy(parameters, images, labels):
     return cost, tf.reduce_mean(tf.cast(correct, tf.float32))
 
 
-def _compile_chunk(network, images, labels, batch_size):
+def _compile_chunk(network, images, labels, batch_size, compute_dtype=tf.float32):
     """``run_chunk(start, count, learning_rate)``: run ``count`` steps from step ``start``.
 
     Memory: the training set stays a NumPy array. Each call of the compiled function gets only
@@ -157,7 +181,8 @@ def _compile_chunk(network, images, labels, batch_size):
             offsets = (steps * batch_size) % span if span > 0 else np.zeros_like(steps)
             rows = offsets[:, None] + np.arange(batch_size)  # (steps, batch_size) indices
             chunk_costs, chunk_accuracies = _run_batches(
-                parameters, tf.constant(images[rows]), tf.constant(labels[rows]), learning_rate
+                parameters, tf.constant(images[rows]), tf.constant(labels[rows]), learning_rate,
+                compute_dtype,
             )
             costs.append(chunk_costs)
             accuracies.append(chunk_accuracies)
@@ -174,15 +199,19 @@ _MAX_CHUNK_STEPS = 100
 
 
 @tf.function(reduce_retracing=True)
-def _run_batches(parameters, batches_images, batches_labels, learning_rate):
-    """One gradient-descent step per batch of a (steps, batch, 28, 28, 1) array, in order."""
+def _run_batches(parameters, batches_images, batches_labels, learning_rate,
+                 compute_dtype=tf.float32):
+    """One gradient-descent step per batch of a (steps, batch, 28, 28, 1) array, in order.
+
+    ``compute_dtype`` (a Python value: one trace per precision) is the forward pass's dtype.
+    """
     count = tf.shape(batches_labels)[0]
     costs = tf.TensorArray(tf.float32, size=count)
     accuracies = tf.TensorArray(tf.float32, size=count)
     for i in tf.range(count):
         with tf.GradientTape() as tape:
             cost, accuracy = _batch_cost_and_accuracy(
-                parameters, batches_images[i], batches_labels[i]
+                parameters, batches_images[i], batches_labels[i], compute_dtype
             )
         gradients = tape.gradient(cost, parameters)
         for variable, gradient in zip(parameters, gradients):
@@ -193,13 +222,64 @@ def _run_batches(parameters, batches_images, batches_labels, learning_rate):
 
 
 @tf.function(reduce_retracing=True)
-def _evaluate_batches(parameters, images, labels):
+def _evaluate_batches(parameters, images, labels, compute_dtype=tf.float32):
     """Cost and accuracy of each batch of a (batches, batch, 28, 28, 1) array."""
     return tf.map_fn(
-        lambda batch: _batch_cost_and_accuracy(parameters, batch[0], batch[1]),
+        lambda batch: _batch_cost_and_accuracy(parameters, batch[0], batch[1], compute_dtype),
         (images, labels),
         fn_output_signature=(tf.float32, tf.float32),
     )
+
+
+def bfloat16_support(cpuinfo="/proc/cpuinfo"):
+    """``(supported, reason)``: does this CPU have the bfloat16 instructions oneDNN uses?
+
+    Read from the flags in ``cpuinfo`` (Linux): ``avx512_bf16`` or ``amx_bf16`` (x86: Intel
+    Cooper Lake and Sapphire Rapids onwards, AMD Zen 4 onwards) or ``bf16`` (Arm, e.g. AWS
+    Graviton 3). Where the file cannot be read (macOS, Windows) support is unknown and reported
+    as missing: TensorFlow's fast bfloat16 kernels are oneDNN's on Linux. Without these
+    instructions bfloat16 is emulated, and usually slower than float32. ``reason`` is a
+    sentence for the user either way.
+    """
+    try:
+        text = Path(cpuinfo).read_text(errors="replace")
+    except OSError:
+        return False, (f"cannot tell whether this CPU ({platform.machine() or 'unknown'}, "
+                       f"{platform.system() or 'unknown system'}) has bfloat16 instructions: "
+                       f"{cpuinfo} is not readable")
+    flags = set()
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip().lower() in ("flags", "features"):
+            flags.update(value.split())
+    found = [flag for flag in BFLOAT16_FLAGS if flag in flags]
+    if os.environ.get("TF_ENABLE_ONEDNN_OPTS", "").strip() == "0":
+        return False, ("TF_ENABLE_ONEDNN_OPTS=0 turns off oneDNN, whose kernels make bfloat16 "
+                       "fast on CPUs")
+    if found:
+        return True, f"this CPU has bfloat16 instructions ({', '.join(found)} in {cpuinfo})"
+    return False, (f"this CPU has no bfloat16 instructions (none of {', '.join(BFLOAT16_FLAGS)} "
+                   f"among the flags in {cpuinfo}): bfloat16 is emulated there, usually slower "
+                   "than float32")
+
+
+def _compute_dtype(precision):
+    """The forward pass's dtype for ``precision``; warns once if bfloat16 is not supported."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision == "float32":
+        return tf.float32
+    global _BFLOAT16_CHECKED
+    if not _BFLOAT16_CHECKED:
+        _BFLOAT16_CHECKED = True
+        supported, reason = bfloat16_support()
+        if not supported:
+            warnings.warn(f"precision='bfloat16' may be slower than float32 here: {reason}",
+                          RuntimeWarning, stacklevel=3)
+    return tf.bfloat16
+
+
+_BFLOAT16_CHECKED = False
 
 
 def _check_data(images, labels, batch_size, as_tensors=True):
