@@ -22,9 +22,10 @@ import math
 
 import numpy as np
 
-from .experiments import EXPERIMENTS, LN_10
+from .experiments import EXPERIMENTS
 from .training import evaluate, train
 
+LN_10 = math.log(10)  # the cost of uniform predictions over ten digits
 HALF_DECADE_RATES = tuple(float(f"{10 ** (exponent / 2):.2g}") for exponent in range(-14, 1))
 LEARNS_ACCURACY = 0.5  # test accuracy from which a run "learns"
 _RECORD_EVERY = 10  # training-batch cost recorded every 10 steps (what the stop rule reads)
