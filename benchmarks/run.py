@@ -486,6 +486,213 @@ def measure_full_data_memory(steps, timeout=900):
 
 
 # ----------------------------------------------------------------------------------------------
+# 3b. Kernel memory: each notebook's kernel alone, and two kernels alive at once (Binder)
+
+KERNEL_TARGETS = {
+    "kernel_peak_gb": 0.95,  # each notebook kernel's high-water mark, at most
+    "session_gb": 2.0,  # Binder's cap on a whole session (server and every kernel)
+}
+TWO_KERNELS = ("01_large_weights.ipynb", "04_side_by_side.ipynb")
+
+# Read from /proc inside the kernel after each cell (one line of JSON on stdout, not saved).
+_KERNEL_MEMORY_PROBE = """
+def _course_memory():
+    fields = {}
+    for line in open('/proc/self/status'):
+        key, _, value = line.partition(':')
+        if key in ('VmHWM', 'VmRSS', 'RssAnon', 'RssFile'):
+            fields[key] = int(value.split()[0]) * 1024
+    for line in open('/proc/self/smaps_rollup'):
+        if line.startswith('Pss:'):
+            fields['Pss'] = int(line.split()[1]) * 1024
+    return fields
+"""
+
+
+class _KernelRun:
+    """A notebook executed cell by cell in its own kernel, with the kernel's memory after each
+    cell. The kernel stays alive until ``shutdown``: a learner who opens the next notebook
+    without closing this one has both."""
+
+    def __init__(self, notebook, timeout):
+        from nbclient import NotebookClient
+        import nbformat
+
+        self.name = notebook.name
+        self.notebook = nbformat.read(notebook, as_version=4)
+        self.client = NotebookClient(self.notebook, timeout=timeout, kernel_name="python3",
+                                     resources={"metadata": {"path": str(notebook.parent)}})
+        self.cells = []  # (cell index, first source line, memory fields)
+
+    def start(self):
+        self.client.km = self.client.create_kernel_manager()
+        self.client.start_new_kernel()
+        self.client.start_new_kernel_client()
+        self.pid = self.client.km.provisioner.process.pid
+        self._run_code(_KERNEL_MEMORY_PROBE)
+        self.start_memory = self.memory()
+
+    def run(self, on_cell=None):
+        for index, cell in enumerate(self.notebook.cells):
+            if cell.cell_type != "code":
+                continue
+            self.client.execute_cell(cell, index)
+            first_line = (cell.source.strip().splitlines() or [""])[0][:60]
+            self.cells.append((index, first_line, self.memory()))
+            if on_cell is not None:
+                on_cell(self)
+
+    def memory(self):
+        return _proc_memory(self.pid)
+
+    def shutdown(self):
+        self.client.km.shutdown_kernel(now=True)
+
+    def _run_code(self, code):
+        import nbformat
+
+        cell = nbformat.v4.new_code_cell(code)
+        self.client.execute_cell(cell, 0)
+
+    def summary(self):
+        """Peak, where it was reached, and the cells that raised the peak most."""
+        peak = max(fields["VmHWM"] for _, _, fields in self.cells)
+        steps, previous = [], self.start_memory["VmHWM"]
+        for index, first_line, fields in self.cells:
+            if fields["VmHWM"] > previous:
+                steps.append({"cell": index, "source": first_line,
+                              "raises_peak_gb": (fields["VmHWM"] - previous) / GB})
+            previous = max(previous, fields["VmHWM"])
+        steps.sort(key=lambda step: -step["raises_peak_gb"])
+        final = self.cells[-1][2] if self.cells else self.start_memory
+        return {
+            "peak_gb": peak / GB,
+            "after_start_gb": self.start_memory["VmRSS"] / GB,
+            "at_end": {key: value / GB for key, value in final.items()},
+            "top_cells": steps[:4],
+        }
+
+
+def _proc_memory(pid):
+    """VmHWM, VmRSS, RssAnon, RssFile and Pss of a live process in bytes (Linux)."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmHWM", "VmRSS", "RssAnon", "RssFile"):
+            fields[key] = int(value.split()[0]) * 1024
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            fields["Pss"] = int(line.split()[1]) * 1024
+    return fields
+
+
+def measure_kernel_memory(names=None, timeout=1200):
+    """Each notebook in its own fresh kernel, cell by cell: the kernel's peak (VmHWM) and the
+    cells that raised it most. Only the kernel process is counted (not nbclient)."""
+    notebooks = sorted((ROOT / "notebooks").glob("*.ipynb"))
+    if names:
+        notebooks = [notebook for notebook in notebooks if notebook.name in names]
+    results = {}
+    for notebook in notebooks:
+        run = _KernelRun(notebook, timeout)
+        start = time.perf_counter()
+        try:
+            run.start()
+            run.run()
+            results[notebook.name] = {**run.summary(), "ok": True}
+        except Exception as error:  # a failed notebook is reported, not fatal
+            results[notebook.name] = {**(run.summary() if run.cells else {"peak_gb": None}),
+                                      "ok": False, "error": repr(error)[:300]}
+        finally:
+            run.shutdown()
+        result = results[notebook.name]
+        result["seconds"] = time.perf_counter() - start
+        top = ", ".join(f"cell {step['cell']} +{step['raises_peak_gb']:.2f}"
+                        for step in result.get("top_cells", [])[:2])
+        print(f"  {notebook.name:<36} kernel peak {_gb(result['peak_gb'])}"
+              f"  (after start {_gb(result.get('after_start_gb'))}; raised most by {top})"
+              + ("" if result["ok"] else f"  FAILED {result['error']}"), flush=True)
+    return results
+
+
+def measure_two_kernels(names=TWO_KERNELS, timeout=1200):
+    """Two kernels alive at once, as a learner who opens the second notebook without shutting
+    the first one down: the first notebook runs to its end and its kernel stays; then the
+    second runs. Sampled after each of the second notebook's cells: the sum of both kernels'
+    resident memory (RSS: shared libraries counted twice, an upper bound) and of their
+    proportional set sizes (PSS: shared pages split between the processes that map them; the
+    sum is what the two use together, what a memory cap such as Binder's counts)."""
+    first = _KernelRun(ROOT / "notebooks" / names[0], timeout)
+    second = _KernelRun(ROOT / "notebooks" / names[1], timeout)
+    peaks = {"rss_sum": 0, "pss_sum": 0}
+
+    def sample(_run):
+        one, two = first.memory(), second.memory()
+        peaks["rss_sum"] = max(peaks["rss_sum"], one["VmRSS"] + two["VmRSS"])
+        peaks["pss_sum"] = max(peaks["pss_sum"], one["Pss"] + two["Pss"])
+
+    try:
+        first.start()
+        first.run()
+        second.start()
+        second.run(on_cell=sample)
+        first_end = first.memory()
+        result = {
+            "ok": True,
+            "notebooks": list(names),
+            "first_kernel_at_rest_gb": first_end["VmRSS"] / GB,
+            "first_kernel_peak_gb": first_end["VmHWM"] / GB,
+            "second_kernel_peak_gb": second.memory()["VmHWM"] / GB,
+            "sum_of_peaks_gb": (first_end["VmHWM"] + second.memory()["VmHWM"]) / GB,
+            "rss_sum_peak_gb": peaks["rss_sum"] / GB,
+            "pss_sum_peak_gb": peaks["pss_sum"] / GB,
+        }
+    except Exception as error:
+        result = {"ok": False, "notebooks": list(names), "error": repr(error)[:300]}
+    finally:
+        for run in (first, second):
+            try:
+                run.shutdown()
+            except Exception:
+                pass
+    if result["ok"]:
+        print(f"  {names[0]} (kept alive, {_gb(result['first_kernel_at_rest_gb'])} at rest) + "
+              f"{names[1]}: together at most {_gb(result['pss_sum_peak_gb'])} (PSS), "
+              f"{_gb(result['rss_sum_peak_gb'])} (RSS, shared libraries twice); "
+              f"sum of the two peaks {_gb(result['sum_of_peaks_gb'])}", flush=True)
+    else:
+        print(f"  two kernels FAILED: {result['error']}", flush=True)
+    return result
+
+
+def kernel_memory_verdicts(report):
+    """Rows for the summary: the largest kernel peak, and two kernels at once."""
+    rows = []
+    kernels = report.get("kernel_memory") or {}
+    peaks = {name: entry["peak_gb"] for name, entry in kernels.items()
+             if entry.get("peak_gb") is not None}
+    if peaks:
+        largest = max(peaks, key=peaks.get)
+        rows.append((
+            "kernel peak, largest notebook", _gb(peaks[largest]),
+            f"<= {KERNEL_TARGETS['kernel_peak_gb']} GB",
+            peaks[largest] <= KERNEL_TARGETS["kernel_peak_gb"]
+            and all(entry["ok"] for entry in kernels.values()),
+            "; ".join(f"{name[:2]} {_gb(peak)}" for name, peak in peaks.items()),
+        ))
+    two = report.get("two_kernels")
+    if two and two.get("ok"):
+        rows.append((
+            "two kernels at once (01 + 04), PSS", _gb(two["pss_sum_peak_gb"]),
+            f"< {KERNEL_TARGETS['session_gb']} GB",
+            two["pss_sum_peak_gb"] < KERNEL_TARGETS["session_gb"],
+            f"RSS sum {_gb(two['rss_sum_peak_gb'])}, sum of peaks "
+            f"{_gb(two['sum_of_peaks_gb'])}; the Jupyter server adds about 0.1 GB",
+        ))
+    return rows
+
+
+# ----------------------------------------------------------------------------------------------
 # 4. Playground
 
 
@@ -662,7 +869,8 @@ def verdicts(report):
 
 
 def print_summary(report):
-    rows = verdicts(report) + precision_rows(report) + step_equivalent_rows(report)
+    rows = (verdicts(report) + kernel_memory_verdicts(report) + precision_rows(report)
+            + step_equivalent_rows(report))
     print("\nSummary")
     print(f"{'target':<44}{'measured':>12}  {'goal':<11}{'met':<5}")
     print("-" * 72)
@@ -764,6 +972,13 @@ def _parser():
                         help="do not measure the playground's redraw latency")
     parser.add_argument("--skip-bfloat16", action="store_true",
                         help="do not measure bfloat16 against float32")
+    parser.add_argument("--kernel-memory", action="store_true",
+                        help="only measure each notebook kernel's peak memory and two kernels "
+                        "(01 and 04) alive at once, nothing else")
+    parser.add_argument("--skip-kernel-memory", action="store_true",
+                        help="do not measure kernel memory cell by cell")
+    parser.add_argument("--notebook", action="append", dest="kernel_notebooks",
+                        help="with --kernel-memory: only this notebook (repeatable)")
     parser.add_argument("--steps", type=int, help="training steps per timing")
     parser.add_argument("--repeats", type=int, help="timings of each kind (best and median)")
     parser.add_argument("--notebook-timeout", type=int, default=1200,
@@ -784,6 +999,9 @@ def main(argv=None):
     print(f"{report['machine']['cpu']}, {report['machine']['cpu_count']} CPUs, "
           f"TensorFlow {report['machine']['tensorflow']}"
           + (" (quick settings: not a measurement)" if args.quick else ""), flush=True)
+
+    if args.kernel_memory:
+        return _main_kernel_memory(args, report)
 
     flops = training_flops_per_image()
     report["flops_per_image"] = flops
@@ -820,6 +1038,28 @@ def main(argv=None):
         report["notebooks"] = run_notebooks(args.notebook_timeout)
         report["reproduce"] = run_reproduce(args.notebook_timeout)
 
+    if not args.skip_kernel_memory:
+        _measure_kernels(args, report)
+
+    report["machine"]["load_average_end"] = _load_average()
+    print_summary(report)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(report, indent=2, default=str))
+    print(f"\njson: {args.json}")
+    return 0 if all(row["met"] for row in report["verdicts"]) else 1
+
+
+def _measure_kernels(args, report):
+    print("\n3b. Kernel memory: each notebook's kernel, then two kernels at once", flush=True)
+    report["kernel_memory"] = measure_kernel_memory(args.kernel_notebooks,
+                                                    args.notebook_timeout)
+    if not args.kernel_notebooks:
+        report["two_kernels"] = measure_two_kernels(timeout=args.notebook_timeout)
+
+
+def _main_kernel_memory(args, report):
+    """``--kernel-memory``: only the kernel rows."""
+    _measure_kernels(args, report)
     report["machine"]["load_average_end"] = _load_average()
     print_summary(report)
     args.json.parent.mkdir(parents=True, exist_ok=True)

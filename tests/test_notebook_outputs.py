@@ -1,0 +1,56 @@
+"""The committed notebooks: a parameters cell for papermill, and saved outputs a reader can read.
+
+No CUDA errors (the CPU-only TensorFlow wheel does not probe for CUDA; README, "Quick start"),
+and no progress bars saved as dozens of stderr blocks (notebooks train with progress=False).
+"""
+
+import json
+from pathlib import Path
+import re
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+# A tqdm bar as it is saved: "  40%|####      | 160/400 [00:02<00:03, 61.2it/s]".
+PROGRESS_BAR = re.compile(r"\d+%\|.*\| *\d+/\d+ \[")
+
+
+def load(notebook):
+    return json.loads(notebook.read_text())
+
+
+def stderr_texts(notebook):
+    for cell in load(notebook)["cells"]:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                yield "".join(output["text"])
+
+
+def parameters_cells(notebook):
+    return [cell for cell in load(notebook)["cells"]
+            if "parameters" in cell.get("metadata", {}).get("tags", [])]
+
+
+def test_there_are_notebooks():
+    assert len(NOTEBOOKS) >= 6
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda path: path.name)
+def test_no_saved_output_mentions_cuda(notebook):
+    assert "cuInit" not in notebook.read_text()
+    assert "cuda_platform" not in notebook.read_text()
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda path: path.name)
+def test_no_progress_bars_in_saved_stderr(notebook):
+    bars = [text for text in stderr_texts(notebook) if PROGRESS_BAR.search(text)]
+    assert not bars, f"{len(bars)} stderr blocks with progress bars; train with progress=False"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda path: path.name)
+def test_one_parameters_cell_near_the_top(notebook):
+    cells = parameters_cells(notebook)
+    assert len(cells) == 1, "papermill needs exactly one code cell tagged 'parameters'"
+    assert cells[0]["cell_type"] == "code"
+    assert load(notebook)["cells"].index(cells[0]) < 6
