@@ -46,7 +46,11 @@ def _parser():
     repro.add_argument("--json", type=Path, help="write the results as JSON to this file")
     repro.add_argument("--figures", type=Path, help="save the figures (PNG) into this folder")
     repro.add_argument("--tensorboard", type=Path, metavar="DIR",
-                       help="write TensorBoard logs, one run per experiment, under DIR")
+                       help="write TensorBoard logs, one run per experiment, under DIR "
+                       "(with gradient histograms and update ratios every --monitor-every steps)")
+    repro.add_argument("--monitor-every", type=_positive_int, default=10, metavar="N",
+                       help="with --tensorboard: record gradients and update ratios every N "
+                       "steps (default 10)")
     repro.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     return parser
 
@@ -101,7 +105,9 @@ def reproduce(args, parser):
         print(f"running '{key}' for {args.steps} steps ...", file=sys.stderr, flush=True)
         result = run_experiment(key, data, args.steps, seed=args.seed,
                                 progress=not args.no_progress,
-                                keep_outputs=args.figures is not None)
+                                keep_outputs=args.figures is not None,
+                                monitor_every=(args.monitor_every
+                                               if args.tensorboard is not None else None))
         if result.history.diverged_at is not None:
             print(result.history.message, file=sys.stderr)
         results[key] = result

@@ -99,6 +99,7 @@ class ExperimentResult:
     learning_rate: float
     activations: dict  # name -> summary, measured after training on the analysis batch
     outputs: dict | None  # name -> numpy array for the analysis batch (for plots), if kept
+    monitor: object = None  # a course_utils.monitor.Recorder, if run with monitor_every
 
     def as_json(self):
         """The JSON record ``reproduce`` writes for this experiment."""
@@ -126,23 +127,31 @@ def get_experiment(key):
 
 
 def run_experiment(key, data, steps, seed=0, learning_rate=None, record_every=100, progress=True,
-                   keep_outputs=True):
+                   keep_outputs=True, monitor_every=None):
     """Create the experiment's weights, train, test, and measure the outputs.
 
     ``learning_rate`` defaults to the one the original used for this experiment. The named
     outputs are measured after training on the first 100 test images; their statistics are
     always kept, the outputs themselves (60 MB, for the plots) only with ``keep_outputs``.
+    ``monitor_every`` (steps) turns on a :class:`course_utils.monitor.Recorder` that keeps
+    gradient samples for histograms; the cost and accuracy are then recorded as often too.
     """
     experiment = get_experiment(key)
     network = experiment.create_network(seed)
     rate = experiment.learning_rate if learning_rate is None else learning_rate
+    monitor = None
+    if monitor_every is not None:
+        from .monitor import Recorder
+
+        monitor = Recorder(network, data.train_images, data.train_labels, rate, histograms=True)
+        record_every = monitor_every
     history = train(network, data.train_images, data.train_labels, rate, steps,
-                    record_every=record_every, progress=progress)
+                    record_every=record_every, progress=progress, callback=monitor)
     test_cost, test_accuracy = evaluate(network, data.test_images, data.test_labels)
     outputs = network.outputs(data.test_images[:ANALYSIS_BATCH])
     return ExperimentResult(
         experiment, network, history, test_cost, test_accuracy, float(rate),
-        activation_stats(outputs), outputs if keep_outputs else None,
+        activation_stats(outputs), outputs if keep_outputs else None, monitor,
     )
 
 

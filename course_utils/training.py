@@ -18,7 +18,7 @@ import sys
 import numpy as np
 import tensorflow as tf
 
-from .network import WEIGHT_SHAPES, check_images, forward_pass
+from .network import check_images, forward_pass, split_parameters
 
 DEFAULT_BATCH_SIZE = 100
 
@@ -129,9 +129,8 @@ def evaluate(network, images, labels, batch_size=DEFAULT_BATCH_SIZE):
 
 
 def _batch_cost_and_accuracy(parameters, images, labels):
-    weights = dict(zip(WEIGHT_SHAPES, parameters[: len(WEIGHT_SHAPES)]))
-    biases = dict(zip(WEIGHT_SHAPES, parameters[len(WEIGHT_SHAPES) :]))
-    logits = forward_pass(weights, biases, images)["logits"]
+    weights, biases, norms = split_parameters(parameters)
+    logits = forward_pass(weights, biases, images, norms=norms)["logits"]
     cost = tf.reduce_mean(
         tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
     )
