@@ -54,9 +54,9 @@ class Recorder:
 
     Creating it measures the network as it is at ``start_step``. Pass it as ``train``'s
     ``callback`` (with the same images, labels, batch size and learning rate) and it measures
-    again at every recorded step, on the batch of the step about to run. It stops a run (returns
-    True) when ``stop_above`` is given and the cost climbs above it, or when the measurement is
-    not finite: a diverging run ends early and costs little.
+    again at every recorded step, on the batch of the step about to run. With ``stop_above``
+    it stops a run (returns True) once the measured cost is above it or not finite, so that a
+    diverging run ends early; without, ``train``'s own check stops at an inf or NaN cost.
 
     With ``histograms=True`` it also keeps an even subsample of every gradient tensor at each
     record (for TensorBoard: :func:`course_utils.tensorboard.write_monitor`).
@@ -91,9 +91,7 @@ class Recorder:
         if self.steps and self.steps[-1] == step:
             return False  # the end of a run that finished on a recorded step: measured already
         record = self.record(step)
-        if not math.isfinite(record["cost"]):
-            return True
-        return self.stop_above is not None and record["cost"] > self.stop_above
+        return self.stop_above is not None and not record["cost"] <= self.stop_above
 
     def batch(self, step):
         """The images and labels that ``train`` uses at ``step``."""
