@@ -1,6 +1,4 @@
 import numpy as np
-import pytest
-import tensorflow as tf
 
 from course_utils.experiments import EXPERIMENTS
 from course_utils.network import (
@@ -76,6 +74,6 @@ def test_batch_norm_statistics_are_the_batch_s_own(digits):
     network = ConvNet.from_weights(EXPERIMENTS["proper"].create_weights(0), batch_norm=True)
     alone = network.outputs(digits[:4])["logits"]
     together = network.outputs(digits)["logits"][:4]
-    assert not np.allclose(alone, together)  # no running averages: the batch matters
-    with pytest.raises(ValueError):
-        tf.debugging.assert_equal(alone, together)  # (documented in batch_norm's docstring)
+    # no running averages: the other images of the batch change an image's logits
+    # (documented in batch_norm's docstring)
+    assert not np.allclose(alone, together)
