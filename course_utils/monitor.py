@@ -23,8 +23,9 @@ Turn it on for any training with ``train``'s callback::
     recorder.series("update_ratio")   # {"layer1": array over recorder.steps, ...}
 
 The measurement is one extra forward and backward pass on the batch, without an update, in a
-compiled function that hands back only the scalars: recording every 10 steps costs about a
-tenth of the training time (``benchmarks/run.py`` measures it).
+compiled function that hands back only the scalars. Recording every 10 steps adds one such
+pass per 10 training steps, plus a compiled call per 10 steps instead of per 100: about 15 %
+more training time (``python benchmarks/run.py --monitor-only`` measures it; target 20 %).
 """
 
 import math
