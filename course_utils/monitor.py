@@ -216,7 +216,7 @@ def plot_dashboard(recorders, field="update_ratio", title=None, axes=None, refer
     for ax, (label, recorder) in zip(axes, recorders.items()):
         for name, values in recorder.series(field).items():
             with np.errstate(divide="ignore", invalid="ignore"):
-                ax.plot(recorder.steps, np.log10(values), label=name)
+                ax.plot(recorder.steps, np.log10(values), "o-", markersize=3, label=name)
         if reference is not None and field == "update_ratio":
             ax.axhline(np.log10(reference), color="black", linestyle="--", linewidth=1)
         ax.set(title=label, xlabel="training step")
