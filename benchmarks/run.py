@@ -21,6 +21,9 @@ What it measures, and the targets it checks:
    ``mnist.npz`` (60,000 + 10,000 images), trains a few steps and evaluates the 10,000 test
    images. Target: under 1.5 GB (Binder gives 2 GB).
 4. Playground redraw latency, from ``benchmarks/playground_latency.py``. Target: median 0.3 s.
+6. The training dashboard's cost: ``train`` with a ``course_utils.monitor.Recorder`` as its
+   callback (recording every 10 steps) against plain ``train`` (recording the cost every 100),
+   same network, data and steps, timed back to back in this process. Target: at most 20 % slower.
 5. The expected time of the faithful full-MNIST run (3 x 5000 steps of 100 images, 3 x 10,000
    test images), from the measured throughput.
 6. bfloat16 against float32 (``reproduce --precision bfloat16``): training and testing images/s of
@@ -68,7 +71,9 @@ TARGETS = {
     "notebook_seconds": 150.0,  # each notebook on its own, at most
     "peak_rss_gb": 1.5,  # any notebook kernel, and the full-MNIST process, below
     "playground_median_s": 0.3,  # at most
+    "monitor_overhead": 0.20,  # extra training time with the dashboard recorder on, at most
 }
+MONITOR_EVERY = 10  # steps between two dashboard records in the overhead measurement
 
 # The faithful run of the post: three experiments of 5000 steps, each tested on 10,000 images.
 FULL_RUN = {"experiments": 3, "steps": 5000, "test_images": 10_000}
@@ -274,6 +279,53 @@ def profile_conv_layers(network, images, repeats):
         profile[f"{layer}_conv"] = {"s_per_step": min(seconds),
                                     "flops_per_s": layer_flops / min(seconds)}
     return profile
+
+
+def measure_monitor_overhead(steps, repeats):
+    """Seconds per step of ``train`` without and with the dashboard recorder, interleaved.
+
+    Both continue one network (``start_step``), so they train on the same kind of batches;
+    the recorder measures every :data:`MONITOR_EVERY` steps on the batch about to be trained.
+    """
+    from course_utils.data import load_mnist
+    from course_utils.experiments import EXPERIMENTS
+    from course_utils.monitor import Recorder
+    from course_utils.training import train
+
+    data = load_mnist("subset")
+    network = EXPERIMENTS["proper"].create_network(SEED)
+    images, labels = data.train_images, data.train_labels
+    position = {"step": 0}
+
+    def time_plain():
+        start = time.perf_counter()
+        train(network, images, labels, LEARNING_RATE, steps, record_every=100, progress=False,
+              start_step=position["step"])
+        position["step"] += steps
+        return (time.perf_counter() - start) / steps
+
+    def time_recorded():
+        start = time.perf_counter()
+        recorder = Recorder(network, images, labels, LEARNING_RATE, start_step=position["step"])
+        train(network, images, labels, LEARNING_RATE, steps, record_every=MONITOR_EVERY,
+              progress=False, start_step=position["step"], callback=recorder)
+        position["step"] += steps
+        return (time.perf_counter() - start) / steps
+
+    time_plain()
+    time_recorded()  # trace both
+    timings = {"plain": [], "recorded": []}
+    for repeat in range(repeats):
+        order = [("plain", time_plain), ("recorded", time_recorded)]
+        for name, timer in order if repeat % 2 == 0 else order[::-1]:
+            timings[name].append(timer())
+        print(f"  repeat {repeat + 1}/{repeats}: plain {1000 * timings['plain'][-1]:.1f} ms/step, "
+              f"with the recorder {1000 * timings['recorded'][-1]:.1f} ms/step", flush=True)
+    plain, recorded = _spread(timings["plain"]), _spread(timings["recorded"])
+    return {"steps_per_timing": steps, "record_every": MONITOR_EVERY,
+            "plain_s_per_step": plain, "recorded_s_per_step": recorded,
+            "overhead": recorded["best"] / plain["best"] - 1,
+            "overhead_median": recorded["median"] / plain["median"] - 1}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -813,6 +865,17 @@ def verdicts(report):
             f"{figures['matmul_flops_per_s'] / 1e9:.0f}; conv time {1000 * conv_s:.1f} of "
             f"{1000 * step_s:.1f} ms/step, the rest is bias, ReLU, pooling, loss and updates",
         ))
+    monitor = report.get("monitor_overhead")
+    if monitor:
+        rows.append((
+            f"training with the dashboard (every {monitor['record_every']} steps)",
+            f"+{100 * monitor['overhead']:.0f} %",
+            f"<= {100 * TARGETS['monitor_overhead']:.0f} %",
+            monitor["overhead"] <= TARGETS["monitor_overhead"],
+            f"best {1000 * monitor['recorded_s_per_step']['best']:.1f} vs "
+            f"{1000 * monitor['plain_s_per_step']['best']:.1f} ms/step; median "
+            f"+{100 * monitor['overhead_median']:.0f} %",
+        ))
     notebooks = report.get("notebooks")
     if notebooks is not None:
         reproduce = report.get("reproduce") or {"seconds": 0.0, "returncode": 0}
@@ -979,6 +1042,8 @@ def _parser():
                         help="do not measure kernel memory cell by cell")
     parser.add_argument("--notebook", action="append", dest="kernel_notebooks",
                         help="with --kernel-memory: only this notebook (repeatable)")
+    parser.add_argument("--monitor-only", action="store_true",
+                        help="measure only the dashboard recorder's overhead (item 6)")
     parser.add_argument("--steps", type=int, help="training steps per timing")
     parser.add_argument("--repeats", type=int, help="timings of each kind (best and median)")
     parser.add_argument("--notebook-timeout", type=int, default=1200,
@@ -1002,6 +1067,15 @@ def main(argv=None):
 
     if args.kernel_memory:
         return _main_kernel_memory(args, report)
+    if args.monitor_only:
+        print("\n6. Dashboard recorder overhead", flush=True)
+        report["monitor_overhead"] = measure_monitor_overhead(settings["steps"],
+                                                              settings["repeats"])
+        report["machine"]["load_average_end"] = _load_average()
+        print_summary(report)
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=2, default=str))
+        return 0 if all(row["met"] is not False for row in report["verdicts"]) else 1
 
     flops = training_flops_per_image()
     report["flops_per_image"] = flops
@@ -1027,6 +1101,8 @@ def main(argv=None):
     if not args.skip_bfloat16:
         print("\n6. bfloat16 against float32 (reproduce --precision bfloat16)", flush=True)
         report["precisions"] = measure_precisions(settings["steps"], settings["repeats"])
+    print("\n7. Dashboard recorder overhead", flush=True)
+    report["monitor_overhead"] = measure_monitor_overhead(settings["steps"], settings["repeats"])
     if not args.skip_playground:
         print("\n4. Playground redraw latency", flush=True)
         report["playground"] = measure_playground(settings["playground_repeats"])

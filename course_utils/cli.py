@@ -48,7 +48,11 @@ def _parser():
     repro.add_argument("--json", type=Path, help="write the results as JSON to this file")
     repro.add_argument("--figures", type=Path, help="save the figures (PNG) into this folder")
     repro.add_argument("--tensorboard", type=Path, metavar="DIR",
-                       help="write TensorBoard logs, one run per experiment, under DIR")
+                       help="write TensorBoard logs, one run per experiment, under DIR "
+                       "(with gradient histograms and update ratios every --monitor-every steps)")
+    repro.add_argument("--monitor-every", type=_positive_int, default=10, metavar="N",
+                       help="with --tensorboard: record gradients and update ratios every N "
+                       "steps (default 10)")
     repro.add_argument("--precision", choices=PRECISION_CHOICES, default="float32",
                        help="float32 (default), or bfloat16 convolutions and matrix products "
                        "(float32 variables, updates and cost): about twice as fast on CPUs with "
@@ -127,7 +131,9 @@ def reproduce(args, parser):
             result = run_experiment(key, data, args.steps, seed=args.seed,
                                     progress=not args.no_progress,
                                     keep_outputs=args.figures is not None,
-                                    precision=args.precision)
+                                    precision=args.precision,
+                                    monitor_every=(args.monitor_every
+                                                   if args.tensorboard is not None else None))
         results[key] = result
     print()
     print(results_table(results.values()))

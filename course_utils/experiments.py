@@ -99,6 +99,7 @@ class ExperimentResult:
     learning_rate: float
     activations: dict  # name -> summary, measured after training on the analysis batch
     outputs: dict | None  # name -> numpy array for the analysis batch (for plots), if kept
+    monitor: object = None  # a course_utils.monitor.Recorder, if run with monitor_every
 
     def as_json(self):
         """The JSON record ``reproduce`` writes for this experiment."""
@@ -126,7 +127,7 @@ def get_experiment(key):
 
 
 def run_experiment(key, data, steps, seed=0, learning_rate=None, record_every=100, progress=True,
-                   keep_outputs=True, precision="float32"):
+                   keep_outputs=True, precision="float32", monitor_every=None):
     """Create the experiment's weights, train, test, and measure the outputs.
 
     ``learning_rate`` defaults to the one the original used for this experiment. The named
@@ -134,19 +135,28 @@ def run_experiment(key, data, steps, seed=0, learning_rate=None, record_every=10
     always kept, the outputs themselves (60 MB, for the plots) only with ``keep_outputs``.
     ``precision`` (``"float32"`` or ``"bfloat16"``, see :func:`~course_utils.training.train`)
     is used for training and testing; the outputs are always measured in float32.
+    ``monitor_every`` (steps) turns on a :class:`course_utils.monitor.Recorder` that keeps
+    gradient samples for histograms; the cost and accuracy are then recorded as often too.
     """
     experiment = get_experiment(key)
     set_seed(seed)  # deterministic training: an explicit step, not a side effect of the draw
     network = experiment.create_network(seed)
     rate = experiment.learning_rate if learning_rate is None else learning_rate
+    monitor = None
+    if monitor_every is not None:
+        from .monitor import Recorder
+
+        monitor = Recorder(network, data.train_images, data.train_labels, rate, histograms=True)
+        record_every = monitor_every
     history = train(network, data.train_images, data.train_labels, rate, steps,
-                    record_every=record_every, progress=progress, precision=precision)
+                    record_every=record_every, progress=progress, precision=precision,
+                    callback=monitor)
     test_cost, test_accuracy = evaluate(network, data.test_images, data.test_labels,
                                         precision=precision)
     outputs = network.outputs(data.test_images[:ANALYSIS_BATCH])
     return ExperimentResult(
         experiment, network, history, test_cost, test_accuracy, float(rate),
-        activation_stats(outputs), outputs if keep_outputs else None,
+        activation_stats(outputs), outputs if keep_outputs else None, monitor,
     )
 
 

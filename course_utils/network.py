@@ -12,6 +12,12 @@ The lesson is in how the five weight tensors are *created*, so the notebooks cre
 (``tf.Variable(tf.random.normal(shape))``, as in the post) and hand them to :class:`ConvNet`.
 The biases start at zero. ``layerN_conv`` is the output of a convolution plus its bias, *before*
 the ReLU: the values the post plots as histograms.
+
+BatchNorm (``ConvNet(..., batch_norm=True)``, not in the post): after each conv layer,
+``layerN_bn = gamma * (layerN_conv - mean) / sqrt(var + eps) + beta``, with ``mean`` and ``var``
+taken per channel over the batch, height and width (:func:`batch_norm`); ``gamma`` (ones) and
+``beta`` (zeros) are trained with the rest, and the ReLU then acts on ``layerN_bn``. At test
+time too the statistics are the current batch's (no running averages: see :func:`batch_norm`).
 """
 
 import numpy as np
@@ -37,7 +43,8 @@ class ConvNet(tf.Module):
     """
 
     def __init__(
-        self, layer1_weights, layer2_weights, layer3_weights, layer4_weights, layer5_weights
+        self, layer1_weights, layer2_weights, layer3_weights, layer4_weights, layer5_weights,
+        batch_norm=False,
     ):
         super().__init__(name="convnet")
         given = (layer1_weights, layer2_weights, layer3_weights, layer4_weights, layer5_weights)
@@ -46,9 +53,17 @@ class ConvNet(tf.Module):
         for (layer, shape), weights in zip(WEIGHT_SHAPES.items(), given):
             self.weights[layer] = _as_weight_variable(layer, weights, shape)
             self.biases[layer] = tf.Variable(tf.zeros(shape[-1]), name=f"{layer}_biases")
+        # BatchNorm's scale gamma and shift beta per channel of each conv layer (None: no BN)
+        self.norms = None
+        if batch_norm:
+            self.norms = {
+                layer: (tf.Variable(tf.ones(WEIGHT_SHAPES[layer][-1]), name=f"{layer}_gamma"),
+                        tf.Variable(tf.zeros(WEIGHT_SHAPES[layer][-1]), name=f"{layer}_beta"))
+                for layer in BN_LAYERS
+            }
 
     @classmethod
-    def from_weights(cls, weights):
+    def from_weights(cls, weights, batch_norm=False):
         """Build from a dict ``{"layer1": tensor, ..., "layer5": tensor}``."""
         missing = sorted(set(WEIGHT_SHAPES) - set(weights))
         extra = sorted(set(weights) - set(WEIGHT_SHAPES))
@@ -57,16 +72,26 @@ class ConvNet(tf.Module):
                 f"weights need exactly the keys {list(WEIGHT_SHAPES)}; "
                 f"missing {missing}, unexpected {extra}"
             )
-        return cls(*(weights[layer] for layer in WEIGHT_SHAPES))
+        return cls(*(weights[layer] for layer in WEIGHT_SHAPES), batch_norm=batch_norm)
+
+    @property
+    def batch_norm(self):
+        """True if a BatchNorm follows each conv layer."""
+        return self.norms is not None
 
     @property
     def parameters(self):
-        """The ten variables gradient descent updates: five weights, then five biases."""
-        return list(self.weights.values()) + list(self.biases.values())
+        """The variables gradient descent updates: five weights, then five biases (then, with
+        BatchNorm, gamma and beta of layer1..layer4: see :func:`split_parameters`)."""
+        parameters = list(self.weights.values()) + list(self.biases.values())
+        if self.norms is not None:
+            parameters += [variable for pair in self.norms.values() for variable in pair]
+        return parameters
 
     def forward(self, images):
-        """Every named output, as a dict of tensors (see :data:`OUTPUT_NAMES`)."""
-        return forward_pass(self.weights, self.biases, images)
+        """Every named output, as a dict of tensors (see :data:`OUTPUT_NAMES`; with BatchNorm
+        also ``layer1_bn`` .. ``layer4_bn``)."""
+        return forward_pass(self.weights, self.biases, images, norms=self.norms)
 
     def logits(self, images):
         """Only the logits (what the loss needs)."""
@@ -90,25 +115,64 @@ class ConvNet(tf.Module):
         ])
 
 
-def forward_pass(weights, biases, images):
+def forward_pass(weights, biases, images, norms=None):
     """The forward pass on ``{"layer1": ..., "layer5": ...}`` weights and biases.
 
     A plain function of its inputs, so that one compiled version serves every network.
+    ``norms`` (``{"layer1": (gamma, beta), ...}``) puts a :func:`batch_norm` after each conv layer.
     """
     w, b = weights, biases
     outputs = {}
     outputs["layer1_conv"] = _conv(images, w["layer1"]) + b["layer1"]
-    hidden = tf.nn.relu(outputs["layer1_conv"])
+    hidden = tf.nn.relu(_normalized(outputs, "layer1", norms))
     outputs["layer2_conv"] = _conv(hidden, w["layer2"]) + b["layer2"]
-    hidden = _pool(tf.nn.relu(outputs["layer2_conv"]))
+    hidden = _pool(tf.nn.relu(_normalized(outputs, "layer2", norms)))
     outputs["layer3_conv"] = _conv(hidden, w["layer3"]) + b["layer3"]
-    hidden = tf.nn.relu(outputs["layer3_conv"])
+    hidden = tf.nn.relu(_normalized(outputs, "layer3", norms))
     outputs["layer4_conv"] = _conv(hidden, w["layer4"]) + b["layer4"]
-    hidden = _pool(tf.nn.relu(outputs["layer4_conv"]))
+    hidden = _pool(tf.nn.relu(_normalized(outputs, "layer4", norms)))
     flat = tf.reshape(hidden, (-1, WEIGHT_SHAPES["layer5"][0]))
     outputs["logits"] = tf.matmul(flat, w["layer5"]) + b["layer5"]
     outputs["predictions"] = tf.nn.softmax(outputs["logits"])
     return outputs
+
+
+BN_LAYERS = ("layer1", "layer2", "layer3", "layer4")
+BN_EPSILON = 1e-5
+
+
+def batch_norm(values, gamma, beta, epsilon=BN_EPSILON):
+    """BatchNorm of conv outputs ``(images, height, width, channels)``, per channel.
+
+    Each channel is shifted and scaled to mean 0 and std 1 over the batch, height and width (the
+    axes 0, 1, 2), then multiplied by ``gamma`` and shifted by ``beta``. The statistics are the
+    batch's own, in training and at test time alike: the course keeps no running averages
+    (Keras's ``BatchNormalization`` does, for test time), so a test prediction depends a little on
+    the other images of its batch of 100.
+    """
+    mean, variance = tf.nn.moments(values, axes=(0, 1, 2))
+    return gamma * (values - mean) / tf.sqrt(variance + epsilon) + beta
+
+
+def split_parameters(parameters):
+    """``(weights, biases, norms)`` from a list ordered like :attr:`ConvNet.parameters`."""
+    count = len(WEIGHT_SHAPES)
+    weights = dict(zip(WEIGHT_SHAPES, parameters[:count]))
+    biases = dict(zip(WEIGHT_SHAPES, parameters[count : 2 * count]))
+    rest = parameters[2 * count :]
+    if not rest:
+        return weights, biases, None
+    norms = {layer: (rest[2 * i], rest[2 * i + 1]) for i, layer in enumerate(BN_LAYERS)}
+    return weights, biases, norms
+
+
+def _normalized(outputs, layer, norms):
+    """``layerN_conv``, or with BatchNorm its normalized version (kept as ``layerN_bn``)."""
+    values = outputs[f"{layer}_conv"]
+    if norms is None:
+        return values
+    outputs[f"{layer}_bn"] = batch_norm(values, *norms[layer])
+    return outputs[f"{layer}_bn"]
 
 
 def check_images(images):
@@ -137,6 +201,9 @@ def _pool(inputs):
     return tf.nn.max_pool2d(inputs, ksize=2, strides=2, padding="SAME")
 
 
-def count_parameters():
-    """Number of trainable numbers in the network (weights plus biases)."""
-    return int(sum(np.prod(shape) + shape[-1] for shape in WEIGHT_SHAPES.values()))
+def count_parameters(batch_norm=False):
+    """Number of trainable numbers in the network (weights plus biases, plus BN's gamma, beta)."""
+    count = int(sum(np.prod(shape) + shape[-1] for shape in WEIGHT_SHAPES.values()))
+    if batch_norm:
+        count += sum(2 * WEIGHT_SHAPES[layer][-1] for layer in BN_LAYERS)
+    return count

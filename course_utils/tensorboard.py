@@ -4,7 +4,12 @@ Each run is one folder of event files that TensorBoard reads. In it:
 
 - histograms ``layer1_conv`` .. ``layer4_conv`` and ``logits`` of one batch of images, at step 0
   (the freshly initialized network) and at the last step (after training);
-- scalars ``cost`` and ``accuracy``: the training-batch values at each recorded step.
+- scalars ``cost`` and ``accuracy``: the training-batch values at each recorded step;
+- with a :class:`course_utils.monitor.Recorder` (``reproduce --tensorboard`` turns one on):
+  histograms ``gradients/layer1`` .. ``gradients/layer5`` of the weight gradients, and scalars
+  ``update_ratio/layerN`` (``lr * std(grad) / std(w)``; in TensorBoard's *Scalars* tab tick "log
+  scale" for the y-axis) and ``log10_update_ratio/layerN`` (CS231n's rule of thumb: about -3),
+  at every step the recorder measured.
 
 To look at them in JupyterLab::
 
@@ -55,8 +60,30 @@ def write_history(writer, history):
     writer.flush()
 
 
-def log_run(logdir, initial_network, trained_network, images, history, final_step):
-    """One TensorBoard run in ``logdir``: histograms at step 0 and ``final_step``, and the history.
+def write_monitor(writer, recorder):
+    """A :class:`~course_utils.monitor.Recorder`'s series: gradient histograms (if it kept them),
+    and per weight tensor the update ratio, its log10 and the gradient std, at each record."""
+    with writer.as_default():
+        for index, (step, record) in enumerate(zip(recorder.steps, recorder.records)):
+            for layer, ratio in record["update_ratio"].items():
+                if np.isfinite(ratio):
+                    tf.summary.scalar(f"update_ratio/{layer}", ratio, step=step)
+                    if ratio > 0:
+                        tf.summary.scalar(f"log10_update_ratio/{layer}", np.log10(ratio),
+                                          step=step)
+            for layer, std in record["gradient_std"].items():
+                if np.isfinite(std):
+                    tf.summary.scalar(f"gradient_std/{layer}", std, step=step)
+            if index < len(recorder.gradient_samples):
+                for layer, values in recorder.gradient_samples[index].items():
+                    tf.summary.histogram(f"gradients/{layer}", values[np.isfinite(values)],
+                                         step=step)
+    writer.flush()
+
+
+def log_run(logdir, initial_network, trained_network, images, history, final_step, recorder=None):
+    """One TensorBoard run in ``logdir``: histograms at step 0 and ``final_step``, and the history
+    (and the ``recorder``'s gradient histograms and update ratios, if one is given).
 
     ``initial_network`` is the network as initialized (before any training step); pass a fresh
     copy, since training changes a network in place.
@@ -68,6 +95,8 @@ def log_run(logdir, initial_network, trained_network, images, history, final_ste
         write_histograms(writer, initial_network, images, step=0)
         write_history(writer, history)
         write_histograms(writer, trained_network, images, step=final_step)
+        if recorder is not None:
+            write_monitor(writer, recorder)
     finally:
         writer.close()
     return logdir
@@ -77,7 +106,8 @@ def log_experiment_results(folder, results, images, steps, seed):
     """One run per experiment, ``folder/<key>``, from ``{key: ExperimentResult}``.
 
     The initial network is drawn again from the same ``seed`` (the draws are deterministic);
-    a run that diverged gets its final histograms at the step where it stopped.
+    a run that diverged gets its final histograms at the step where it stopped. A result run
+    with ``monitor_every`` also gets its recorder's gradient histograms and update ratios.
     Returns the run folders.
     """
     folders = []
@@ -86,6 +116,7 @@ def log_experiment_results(folder, results, images, steps, seed):
         history = result.history
         final_step = history.diverged_at if history.diverged_at is not None else steps
         folders.append(
-            log_run(Path(folder) / key, initial, result.network, images, history, final_step)
+            log_run(Path(folder) / key, initial, result.network, images, history, final_step,
+                    recorder=result.monitor)
         )
     return folders

@@ -31,7 +31,7 @@ import numpy as np
 import tensorflow as tf
 
 from .checks import check_count, check_positive
-from .network import WEIGHT_SHAPES, check_images, forward_pass
+from .network import check_images, forward_pass, split_parameters
 
 DEFAULT_BATCH_SIZE = 100
 PRECISIONS = ("float32", "bfloat16")
@@ -152,9 +152,8 @@ def _batch_cost_and_accuracy(parameters, images, labels, compute_dtype=tf.float3
     if compute_dtype != tf.float32:  # bfloat16: the casts' gradients come back as float32
         parameters = [tf.cast(parameter, compute_dtype) for parameter in parameters]
         images = tf.cast(images, compute_dtype)
-    weights = dict(zip(WEIGHT_SHAPES, parameters[: len(WEIGHT_SHAPES)]))
-    biases = dict(zip(WEIGHT_SHAPES, parameters[len(WEIGHT_SHAPES) :]))
-    logits = tf.cast(forward_pass(weights, biases, images)["logits"], tf.float32)
+    weights, biases, norms = split_parameters(parameters)
+    logits = tf.cast(forward_pass(weights, biases, images, norms=norms)["logits"], tf.float32)
     cost = tf.reduce_mean(
         tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
     )

@@ -1,0 +1,228 @@
+"""A training dashboard: per-layer statistics recorded while the network trains.
+
+What a practitioner watches between initialization and the end of training (CS231n's notes,
+Karpathy's "makemore part 3"): at every recorded step, on the batch the network is about to
+train on,
+
+- ``activation_std``: the std of each conv layer's pre-activation ``layerN_conv`` (with
+  BatchNorm, of ``layerN_bn``, what the ReLU sees);
+- ``dead``: the fraction of each conv layer's channels that are ``<= 0`` at every position of
+  every image of the batch (the ``"channel"`` count of :mod:`course_utils.diagnostics`);
+- ``saturated``: the fraction of the batch's images whose softmax gives one class more than
+  :data:`SATURATED_PROBABILITY` (the over-confidence of the post's large weights);
+- ``gradient_std``: the std of the cost's gradient for each weight tensor layer1..layer5;
+- ``update_ratio``: ``learning_rate * std(gradient) / std(weights)`` per weight tensor: how far one
+  step of plain gradient descent moves a tensor, measured against the spread of the tensor
+  itself. CS231n's rule of thumb: about 1e-3 (log10 about -3) when a layer learns well.
+
+Turn it on for any training with ``train``'s callback::
+
+    recorder = Recorder(network, images, labels, learning_rate)   # measures step 0 now
+    history = train(network, images, labels, learning_rate, steps, record_every=10,
+                    callback=recorder)
+    recorder.series("update_ratio")   # {"layer1": array over recorder.steps, ...}
+
+The measurement is one extra forward and backward pass on the batch, without an update, in a
+compiled function that hands back only the scalars. Recording every 10 steps adds one such
+pass per 10 training steps, plus a compiled call per 10 steps instead of per 100: about 15 %
+more training time (``python benchmarks/run.py --monitor-only`` measures it; target 20 %).
+"""
+
+import math
+
+import numpy as np
+import tensorflow as tf
+
+from .network import BN_LAYERS, WEIGHT_SHAPES, forward_pass, split_parameters
+
+SATURATED_PROBABILITY = 0.99
+LAYER_FIELDS = ("gradient_std", "update_ratio")  # per weight tensor layer1..layer5
+CONV_FIELDS = ("activation_std", "dead")  # per conv layer layer1..layer4
+FIELDS = LAYER_FIELDS + CONV_FIELDS + ("saturated", "cost")
+MAX_HISTOGRAM_VALUES = 20_000  # gradient values kept per tensor and record, with histograms=True
+
+
+def update_ratio(learning_rate, gradient, weights):
+    """``learning_rate * std(gradient) / std(weights)`` (inf where the weights are constant)."""
+    weight_std = float(np.std(weights))
+    if weight_std == 0:
+        return math.inf
+    return float(learning_rate) * float(np.std(gradient)) / weight_std
+
+
+class Recorder:
+    """Per-layer statistics at the recorded steps of a training run (see the module docstring).
+
+    Creating it measures the network as it is at ``start_step``. Pass it as ``train``'s
+    ``callback`` (with the same images, labels, batch size and learning rate) and it measures
+    again at every recorded step, on the batch of the step about to run. With ``stop_above``
+    it stops a run (returns True) once the measured cost is above it or not finite, so that a
+    diverging run ends early; without, ``train``'s own check stops at an inf or NaN cost.
+
+    With ``histograms=True`` it also keeps an even subsample of every gradient tensor at each
+    record (for TensorBoard: :func:`course_utils.tensorboard.write_monitor`).
+    """
+
+    def __init__(self, network, images, labels, learning_rate, batch_size=100, start_step=0,
+                 stop_above=None, histograms=False):
+        self.network = network
+        self.images = np.asarray(images, dtype=np.float32)
+        self.labels = np.asarray(labels).astype(np.int32, copy=False)
+        if self.images.ndim != 4 or self.images.shape[1:] != (28, 28, 1):
+            raise ValueError(f"images must have shape (N, 28, 28, 1), got {self.images.shape}")
+        if self.labels.shape != (len(self.images),):
+            raise ValueError(f"labels must be {len(self.images)} class ids, "
+                             f"got shape {self.labels.shape}")
+        if len(self.labels) < batch_size:
+            raise ValueError(f"batch_size {batch_size} is larger than the "
+                             f"{len(self.labels)} images given")
+        if not learning_rate > 0:
+            raise ValueError(f"learning_rate must be > 0, got {learning_rate!r}")
+        self.learning_rate = float(learning_rate)
+        self.batch_size = int(batch_size)
+        self.stop_above = stop_above
+        self.histograms = histograms
+        self.steps = []
+        self.records = []  # one dict per recorded step: {field: {name: value}} or {field: value}
+        self.gradient_samples = []  # with histograms=True: {layer: 1-D array} per record
+        self.record(start_step)
+
+    def __call__(self, step, history=None):
+        """``train``'s callback: record at ``step``; True (stop) if the run is diverging."""
+        if self.steps and self.steps[-1] == step:
+            return False  # the end of a run that finished on a recorded step: measured already
+        record = self.record(step)
+        return self.stop_above is not None and not record["cost"] <= self.stop_above
+
+    def batch(self, step):
+        """The images and labels that ``train`` uses at ``step``."""
+        span = len(self.labels) - self.batch_size
+        offset = (step * self.batch_size) % span if span > 0 else 0
+        rows = slice(offset, offset + self.batch_size)
+        return self.images[rows], self.labels[rows]
+
+    def record(self, step):
+        """Measure the network now, on the batch of ``step``; append and return the record."""
+        images, labels = self.batch(step)
+        parameters = self.network.parameters
+        values = _measure(parameters, tf.constant(images), tf.constant(labels),
+                          tf.constant(self.learning_rate), self.histograms)
+        values = {key: value.numpy() for key, value in values.items()}
+        record = {
+            "gradient_std": dict(zip(WEIGHT_SHAPES, values["gradient_std"].tolist())),
+            "update_ratio": dict(zip(WEIGHT_SHAPES, values["update_ratio"].tolist())),
+            "activation_std": dict(zip(BN_LAYERS, values["activation_std"].tolist())),
+            "dead": dict(zip(BN_LAYERS, values["dead"].tolist())),
+            "saturated": float(values["saturated"]),
+            "cost": float(values["cost"]),
+        }
+        if self.histograms:
+            self.gradient_samples.append({
+                layer: _subsample(values[f"gradient_{layer}"]) for layer in WEIGHT_SHAPES
+            })
+        self.steps.append(int(step))
+        self.records.append(record)
+        return record
+
+    def series(self, field):
+        """``{name: array over self.steps}`` for a per-layer field, or one array for
+        ``"saturated"`` and ``"cost"``."""
+        if field not in FIELDS:
+            raise ValueError(f"field must be one of {FIELDS}, got {field!r}")
+        if field in ("saturated", "cost"):
+            return np.array([record[field] for record in self.records])
+        names = WEIGHT_SHAPES if field in LAYER_FIELDS else BN_LAYERS
+        return {name: np.array([record[field][name] for record in self.records])
+                for name in names}
+
+    def last(self, field):
+        """The last record's value(s) of ``field``."""
+        return self.records[-1][field]
+
+
+@tf.function(reduce_retracing=True)
+def _measure(parameters, images, labels, learning_rate, keep_gradients):
+    """Every statistic of one record, computed in one compiled call (scalars come back)."""
+    weights, biases, norms = split_parameters(parameters)
+    with tf.GradientTape() as tape:
+        outputs = forward_pass(weights, biases, images, norms=norms)
+        cost = tf.reduce_mean(
+            tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=outputs["logits"])
+        )
+    gradients = tape.gradient(cost, list(weights.values()))
+    gradient_std = tf.stack([tf.math.reduce_std(gradient) for gradient in gradients])
+    weight_std = tf.stack([tf.math.reduce_std(variable) for variable in weights.values()])
+    suffix = "_conv" if norms is None else "_bn"
+    seen = [outputs[layer + suffix] for layer in BN_LAYERS]  # what each ReLU receives
+    values = {
+        "cost": cost,
+        "gradient_std": gradient_std,
+        "update_ratio": learning_rate * gradient_std / weight_std,
+        "activation_std": tf.stack([tf.math.reduce_std(value) for value in seen]),
+        "dead": tf.stack([
+            1.0 - tf.reduce_mean(tf.cast(tf.reduce_any(value > 0, axis=(0, 1, 2)), tf.float32))
+            for value in seen
+        ]),
+        "saturated": tf.reduce_mean(tf.cast(
+            tf.reduce_max(outputs["predictions"], axis=1) > SATURATED_PROBABILITY, tf.float32)),
+    }
+    if keep_gradients:
+        for layer, gradient in zip(WEIGHT_SHAPES, gradients):
+            values[f"gradient_{layer}"] = gradient
+    return values
+
+
+def _subsample(values):
+    values = np.asarray(values).ravel()
+    stride = max(1, -(-values.size // MAX_HISTOGRAM_VALUES))
+    return values[::stride].copy()
+
+
+def stop_above(limit):
+    """A ``train`` callback that stops a run once its recorded training cost exceeds ``limit``.
+
+    (``train`` itself stops at inf or NaN; this stops a run that is still finite but blowing up.)
+    """
+    def callback(step, history):
+        return bool(history.costs) and not history.costs[-1] <= limit
+
+    return callback
+
+
+def format_record(record, field, digits=2):
+    """One line: ``field`` of a record, layer by layer, e.g. ``layer1 1.2e-03  layer2 ...``."""
+    values = record[field]
+    if not isinstance(values, dict):
+        return f"{field} {values:.{digits}g}"
+    return "  ".join(f"{name} {value:.{digits}g}" for name, value in values.items())
+
+
+def plot_dashboard(recorders, field="update_ratio", title=None, axes=None, reference=1e-3):
+    """log10 of a per-layer ``field`` over steps, one line per layer, one panel per run.
+
+    ``recorders`` is ``{label: Recorder}``. For the update ratio a dashed line marks CS231n's
+    1e-3 (``reference=None`` for none). Returns the figure.
+    """
+    import matplotlib.pyplot as plt
+
+    if axes is None:
+        fig, axes = plt.subplots(1, len(recorders), figsize=(3.6 * len(recorders), 3.2),
+                                 sharey=True, layout="constrained", squeeze=False)
+        axes = axes[0]
+    fig = axes[0].figure
+    labels = {"update_ratio": "log10(lr * std(grad) / std(w))",
+              "gradient_std": "log10 std(gradient)",
+              "activation_std": "log10 std(pre-activation)"}
+    for ax, (label, recorder) in zip(axes, recorders.items()):
+        for name, values in recorder.series(field).items():
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ax.plot(recorder.steps, np.log10(values), "o-", markersize=3, label=name)
+        if reference is not None and field == "update_ratio":
+            ax.axhline(np.log10(reference), color="black", linestyle="--", linewidth=1)
+        ax.set(title=label, xlabel="training step")
+        ax.grid(True, alpha=0.3)
+    axes[0].set_ylabel(labels.get(field, f"log10 {field}"))
+    axes[-1].legend(fontsize=7, loc="best")
+    if title:
+        fig.suptitle(title)
+    return fig

@@ -1,0 +1,119 @@
+import math
+
+import numpy as np
+import pytest
+
+from course_utils.diagnostics import dead_fractions, weight_gradients
+from course_utils.experiments import EXPERIMENTS
+from course_utils.monitor import Recorder, plot_dashboard, stop_above, update_ratio
+from course_utils.network import BN_LAYERS, CONV_LAYERS, WEIGHT_SHAPES, ConvNet
+from course_utils.training import train
+
+
+@pytest.fixture(scope="module")
+def train_set(subset):
+    return subset.train_images[:600], subset.train_labels[:600]
+
+
+def test_update_ratio_is_lr_times_gradient_std_over_weight_std():
+    rng = np.random.default_rng(0)
+    gradient, weights = rng.normal(0, 3.0, 1000), rng.normal(5.0, 2.0, 1000)
+    expected = 0.1 * np.std(gradient) / np.std(weights)
+    assert update_ratio(0.1, gradient, weights) == pytest.approx(expected)
+    assert update_ratio(0.1, gradient, np.ones(4)) == math.inf
+
+
+def test_recorded_statistics_match_an_independent_computation(train_set):
+    images, labels = train_set
+    network = EXPERIMENTS["proper"].create_network(0)
+    rate = 0.05
+    recorder = Recorder(network, images, labels, rate)
+    record = recorder.records[0]
+    assert recorder.steps == [0]
+    batch_images, batch_labels = images[:100], labels[:100]  # the batch of step 0
+    gradients = weight_gradients(network, batch_images, batch_labels)
+    for layer in WEIGHT_SHAPES:
+        gradient, weights = gradients[layer].numpy(), network.weights[layer].numpy()
+        assert record["gradient_std"][layer] == pytest.approx(np.std(gradient), rel=1e-3)
+        assert record["update_ratio"][layer] == pytest.approx(
+            rate * np.std(gradient) / np.std(weights), rel=1e-3)
+    outputs = network.outputs(batch_images)
+    dead = dead_fractions(outputs, "channel")
+    for layer, name in zip(BN_LAYERS, CONV_LAYERS):
+        assert record["activation_std"][layer] == pytest.approx(np.std(outputs[name]), rel=1e-3)
+        assert record["dead"][layer] == pytest.approx(dead[name])
+    confident = (outputs["predictions"].max(axis=1) > 0.99).mean()
+    assert record["saturated"] == pytest.approx(confident)
+
+
+def test_the_update_ratio_is_proportional_to_the_learning_rate(train_set):
+    images, labels = train_set
+    network = EXPERIMENTS["proper"].create_network(0)
+    base = Recorder(network, images, labels, 1e-3).records[0]["update_ratio"]
+    tenfold = Recorder(network, images, labels, 1e-2).records[0]["update_ratio"]
+    for layer in WEIGHT_SHAPES:
+        assert tenfold[layer] == pytest.approx(10 * base[layer], rel=1e-4)
+
+
+def test_recorder_measures_the_batch_train_uses_at_each_recorded_step(train_set):
+    images, labels = train_set
+    network = EXPERIMENTS["proper"].create_network(0)
+    recorder = Recorder(network, images, labels, 1e-3)
+    history = train(network, images, labels, 1e-3, 25, record_every=10, progress=False,
+                    callback=recorder)
+    assert recorder.steps == [0, 10, 20, 25]
+    assert history.steps == [0, 10, 20]
+    # the recorder's cost at step 10 is the cost train records at step 10 (before its update)
+    assert recorder.records[1]["cost"] == pytest.approx(history.costs[1], rel=1e-4)
+    assert recorder.records[2]["cost"] == pytest.approx(history.costs[2], rel=1e-4)
+    np.testing.assert_array_equal(recorder.batch(7)[1], labels[200:300])  # (7 * 100) % 500
+    series = recorder.series("update_ratio")
+    assert list(series) == list(WEIGHT_SHAPES) and series["layer1"].shape == (4,)
+    assert recorder.series("cost").shape == (4,)
+
+
+def test_stop_above_ends_a_run_that_blows_up(train_set):
+    images, labels = train_set
+    network = EXPERIMENTS["large"].create_network(0)
+    recorder = Recorder(network, images, labels, 1e-3, stop_above=1e3)
+    history = train(network, images, labels, 1e-3, 50, record_every=5, progress=False,
+                    callback=recorder)
+    assert history.steps[-1] < 45 or history.diverged_at is not None
+    assert recorder.steps[-1] < 50
+    network = EXPERIMENTS["proper"].create_network(0)
+    history = train(network, images, labels, 1e-3, 10, record_every=5, progress=False,
+                    callback=stop_above(0.1))  # cost starts above 0.1: stop at once
+    assert history.steps == [0]
+
+
+def test_recorder_works_on_a_batchnorm_network_and_sees_normalized_outputs(train_set):
+    images, labels = train_set
+    network = ConvNet.from_weights(EXPERIMENTS["large"].create_weights(0), batch_norm=True)
+    record = Recorder(network, images, labels, 1e-2).records[0]
+    for layer in BN_LAYERS:
+        assert record["activation_std"][layer] == pytest.approx(1.0, abs=0.01)
+
+
+def test_gradient_samples_and_the_dashboard(train_set):
+    images, labels = train_set
+    network = EXPERIMENTS["proper"].create_network(0)
+    recorder = Recorder(network, images, labels, 1e-3, histograms=True)
+    train(network, images, labels, 1e-3, 10, record_every=5, progress=False, callback=recorder)
+    assert len(recorder.gradient_samples) == len(recorder.steps) == 3
+    assert recorder.gradient_samples[0]["layer1"].size == 3 * 3 * 64
+    assert recorder.gradient_samples[0]["layer4"].size <= 20_000
+    fig = plot_dashboard({"He": recorder})
+    assert fig.axes[0].get_xlabel() == "training step"
+    assert "log10" in fig.axes[0].get_ylabel()
+    assert len(fig.axes[0].lines) == len(WEIGHT_SHAPES) + 1  # five layers and the 1e-3 line
+
+
+def test_recorder_checks_its_arguments(train_set):
+    images, labels = train_set
+    network = EXPERIMENTS["proper"].create_network(0)
+    with pytest.raises(ValueError, match="learning_rate"):
+        Recorder(network, images, labels, 0.0)
+    with pytest.raises(ValueError, match="shape"):
+        Recorder(network, images[:, :20], labels, 1e-3)
+    with pytest.raises(ValueError, match="field"):
+        Recorder(network, images, labels, 1e-3).series("weights")
