@@ -124,14 +124,19 @@ def evaluate(network, images, labels, batch_size=DEFAULT_BATCH_SIZE):
     num_batches = len(labels) // batch_size
     images = tf.reshape(images[: num_batches * batch_size], (num_batches, batch_size, 28, 28, 1))
     labels = tf.reshape(labels[: num_batches * batch_size], (num_batches, batch_size))
-    costs, accuracies = _evaluate_batches(network.parameters, images, labels)
+    costs, accuracies = _evaluate_batches(network.parameters, images, labels, _activation(network))
     return float(np.mean(costs.numpy())), float(np.mean(accuracies.numpy()))
 
 
-def _batch_cost_and_accuracy(parameters, images, labels):
+def _activation(network):
+    """The network's nonlinearity (a plain string, so each one gets its own compiled trace)."""
+    return getattr(network, "activation", "relu")
+
+
+def _batch_cost_and_accuracy(parameters, images, labels, activation="relu"):
     weights = dict(zip(WEIGHT_SHAPES, parameters[: len(WEIGHT_SHAPES)]))
     biases = dict(zip(WEIGHT_SHAPES, parameters[len(WEIGHT_SHAPES) :]))
-    logits = forward_pass(weights, biases, images)["logits"]
+    logits = forward_pass(weights, biases, images, activation)["logits"]
     cost = tf.reduce_mean(
         tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
     )
@@ -148,6 +153,7 @@ def _compile_chunk(network, images, labels, batch_size):
     compiled function's graph until Python's cycle collector ran) is never made.
     """
     parameters = network.parameters
+    activation = _activation(network)
     span = len(labels) - batch_size
 
     def run_chunk(start, count, learning_rate):
@@ -158,7 +164,8 @@ def _compile_chunk(network, images, labels, batch_size):
             offsets = (steps * batch_size) % span if span > 0 else np.zeros_like(steps)
             rows = offsets[:, None] + np.arange(batch_size)  # (steps, batch_size) indices
             chunk_costs, chunk_accuracies = _run_batches(
-                parameters, tf.constant(images[rows]), tf.constant(labels[rows]), learning_rate
+                parameters, tf.constant(images[rows]), tf.constant(labels[rows]), learning_rate,
+                activation,
             )
             costs.append(chunk_costs)
             accuracies.append(chunk_accuracies)
@@ -175,7 +182,7 @@ _MAX_CHUNK_STEPS = 100
 
 
 @tf.function(reduce_retracing=True)
-def _run_batches(parameters, batches_images, batches_labels, learning_rate):
+def _run_batches(parameters, batches_images, batches_labels, learning_rate, activation="relu"):
     """One gradient-descent step per batch of a (steps, batch, 28, 28, 1) array, in order."""
     count = tf.shape(batches_labels)[0]
     costs = tf.TensorArray(tf.float32, size=count)
@@ -183,7 +190,7 @@ def _run_batches(parameters, batches_images, batches_labels, learning_rate):
     for i in tf.range(count):
         with tf.GradientTape() as tape:
             cost, accuracy = _batch_cost_and_accuracy(
-                parameters, batches_images[i], batches_labels[i]
+                parameters, batches_images[i], batches_labels[i], activation
             )
         gradients = tape.gradient(cost, parameters)
         for variable, gradient in zip(parameters, gradients):
@@ -194,10 +201,10 @@ def _run_batches(parameters, batches_images, batches_labels, learning_rate):
 
 
 @tf.function(reduce_retracing=True)
-def _evaluate_batches(parameters, images, labels):
+def _evaluate_batches(parameters, images, labels, activation="relu"):
     """Cost and accuracy of each batch of a (batches, batch, 28, 28, 1) array."""
     return tf.map_fn(
-        lambda batch: _batch_cost_and_accuracy(parameters, batch[0], batch[1]),
+        lambda batch: _batch_cost_and_accuracy(parameters, batch[0], batch[1], activation),
         (images, labels),
         fn_output_signature=(tf.float32, tf.float32),
     )
