@@ -59,6 +59,7 @@ TARGETS = {
     "keras_ratio": 1.0,  # course images/s divided by Keras fit images/s, at least
     "flop_utilization": 0.85,  # training FLOP/s divided by the matmul FLOP/s, at least
     "course_seconds": 600.0,  # all notebooks plus reproduce, below
+    "notebook_seconds": 150.0,  # each notebook on its own, at most
     "peak_rss_gb": 1.5,  # any notebook kernel, and the full-MNIST process, below
     "playground_median_s": 0.3,  # at most
 }
@@ -465,6 +466,14 @@ def verdicts(report):
         limits = f"slowest: {slowest} ({notebooks[slowest]['seconds']:.0f} s)" if notebooks else ""
         if failed:
             limits += f"; FAILED: {', '.join(failed)} (their time is not a full run)"
+        if notebooks:
+            rows.append((
+                "slowest notebook, top to bottom", f"{notebooks[slowest]['seconds']:.0f} s",
+                f"<= {TARGETS['notebook_seconds']:.0f} s",
+                notebooks[slowest]["seconds"] <= TARGETS["notebook_seconds"] and not failed,
+                f"{slowest}; each: " + ", ".join(
+                    f"{name[:2]} {entry['seconds']:.0f} s" for name, entry in notebooks.items()),
+            ))
         rows.append((
             f"whole course ({len(notebooks)} notebooks + reproduce)", f"{total:.0f} s",
             f"< {TARGETS['course_seconds']:.0f} s",

@@ -101,6 +101,7 @@ def plot_dead_fractions(fractions_by_run, title=None):
         heights = [100 * fractions[name] for name in CONV_LAYERS]
         ax.bar(positions + index * width, heights, width, label=label)
     ax.set_xticks(positions + width * (len(fractions_by_run) - 1) / 2, CONV_LAYERS)
-    ax.set(ylabel="dead units (%)", ylim=(0, 100), title=title or "Units that never fire")
+    ax.set(xlabel="layer", ylabel="dead units (%)", ylim=(0, 100),
+           title=title or "Units that never fire")
     ax.legend(fontsize=8)
     return fig

@@ -1,16 +1,16 @@
-"""Exercises with feedback: write an initialization formula, get told what is off.
+"""Exercises with feedback: work out a formula the notebooks did not show, get told what is off.
 
 In the notebook you write a function, then pass it (not its result) to the check::
 
-    def he_stddev(fan_in):
+    def uniform_cost(num_classes):
         return ...
 
-    check_he_stddev(he_stddev)
+    check_uniform_cost(uniform_cost)
 
-The check calls your function on a few shapes and compares with the right formula. When the
-answer is wrong it looks for the usual mistakes (the variance instead of the stddev, fan_out
-instead of fan_in, a factor sqrt(2) off, ...) and says which one it recognises. Stuck? Run
-``show_solution("he_stddev")``.
+The check calls your function on a few inputs and compares with the right formula. When the
+answer is wrong it looks for the usual mistakes (log10 instead of ln, a ratio upside down,
+(1 + a) instead of (1 + a**2), ...) and says which one it recognises. Stuck? Run
+``show_solution("uniform_cost")``.
 """
 
 from dataclasses import dataclass
@@ -46,103 +46,93 @@ class Exercise:
     solution: str
 
 
-def _conv_fans(shape):
-    receptive_field = math.prod(shape[:-2])
-    return receptive_field * shape[-2], receptive_field * shape[-1]
-
-
 EXERCISES = {
-    "he_stddev": Exercise(
-        name="he_stddev",
-        signature="he_stddev(fan_in)",
-        cases=((9,), (576,), (1152,), (6272,)),
-        answer=lambda n: math.sqrt(2 / n),
+    "uniform_cost": Exercise(
+        name="uniform_cost",
+        signature="uniform_cost(num_classes)",
+        cases=((10,), (3,), (2,), (1000,)),
+        answer=lambda k: math.log(k),
         mistakes=(
-            (lambda n: 2 / n,
-             "You returned the variance 2 / fan_in, not the stddev: take its square root."),
-            (lambda n: math.sqrt(1 / n),
-             "You returned sqrt(1 / fan_in) (LeCun's stddev): off by a factor sqrt(2). The ReLU "
-             "zeroes half of each layer's outputs, so He doubles the variance to make up for it."),
-            (lambda n: 1 / n,
-             "You returned 1 / fan_in: that is a variance, and LeCun's, not He's. He's variance is "
-             "2 / fan_in; the stddev is its square root."),
-            (lambda n: math.sqrt(2) / n,
-             "You returned sqrt(2) / fan_in: the square root must cover the whole fraction, "
-             "sqrt(2 / fan_in)."),
-            (lambda n: 2 / math.sqrt(n),
-             "You returned 2 / sqrt(fan_in) = sqrt(4 / fan_in): take the square root of the 2 "
-             "as well."),
-            (lambda n: math.sqrt(2 * n),
-             "You returned sqrt(2 * fan_in): upside down. More inputs per unit need *smaller* "
-             "weights, so fan_in goes in the denominator."),
-            (lambda n: math.sqrt(6 / n),
-             "You returned sqrt(6 / fan_in): that is the *limit* of He uniform, "
-             "U(-limit, limit). A uniform on [-a, a] has stddev a / sqrt(3)."),
-            (lambda n: -math.sqrt(2 / n),
-             "Your answer is negative: a standard deviation is never below 0."),
+            (lambda k: math.log10(k),
+             "You returned log10(num_classes). Cross-entropy uses the natural logarithm "
+             "(math.log): for 10 classes the cost is ln 10 = 2.3026, not 1."),
+            (lambda k: math.log2(k),
+             "You returned log2(num_classes): that is the cost in bits. TensorFlow's "
+             "cross-entropy uses the natural logarithm, math.log."),
+            (lambda k: -math.log(k),
+             "Your cost is negative. The cost of an image is -log(prediction of its true class), "
+             "and log(1 / k) is negative, so the cost is +log(k)."),
+            (lambda k: 1 / k,
+             "You returned the prediction 1 / num_classes itself. The cost is "
+             "-log(prediction of the true class)."),
+            (lambda k: math.log(10),
+             "You returned ln 10 for every number of classes: that is only the 10-class answer."),
+            (lambda k: 1 - 1 / k,
+             "You returned 1 - 1 / num_classes: that is the error rate of guessing, not the "
+             "cross-entropy cost -log(1 / num_classes)."),
         ),
         solution=(
             "import math\n\n"
-            "def he_stddev(fan_in):\n"
-            "    return math.sqrt(2 / fan_in)\n"
+            "def uniform_cost(num_classes):\n"
+            "    # every class gets 1 / num_classes, so every image costs -log(1 / num_classes)\n"
+            "    return math.log(num_classes)\n"
         ),
     ),
-    "xavier_limit": Exercise(
-        name="xavier_limit",
-        signature="xavier_limit(fan_in, fan_out)",
-        cases=((9, 576), (576, 1152), (1152, 576), (6272, 10)),
-        answer=lambda i, o: math.sqrt(6 / (i + o)),
+    "rate_for_update_ratio": Exercise(
+        name="rate_for_update_ratio",
+        signature="rate_for_update_ratio(gradient_std, weight_std, target=1e-3)",
+        cases=((2.0, 0.05), (1e5, 1.0), (7e-4, 0.01), (3.0, 0.02, 1e-2)),
+        answer=lambda g, w, target=1e-3: target * w / g,
         mistakes=(
-            (lambda i, o: math.sqrt(2 / (i + o)),
-             "You returned the Xavier *stddev* sqrt(2 / (fan_in + fan_out)). The limit of a "
-             "uniform on [-a, a] is sqrt(3) times its stddev: sqrt(6 / (fan_in + fan_out))."),
-            (lambda i, o: 6 / (i + o),
-             "You returned 6 / (fan_in + fan_out): you forgot the square root."),
-            (lambda i, o: math.sqrt(6 / i),
-             "You used fan_in only. Glorot's compromise between the forward and the backward pass "
-             "uses both: fan_in + fan_out."),
-            (lambda i, o: math.sqrt(6 / o),
-             "You used fan_out only. Glorot's compromise between the forward and the backward pass "
-             "uses both: fan_in + fan_out."),
-            (lambda i, o: math.sqrt(6 / (i * o)),
-             "You multiplied fan_in and fan_out: add them, sqrt(6 / (fan_in + fan_out))."),
-            (lambda i, o: math.sqrt(3 / (i + o)),
-             "You returned sqrt(3 / (fan_in + fan_out)): Glorot averages the fans, "
-             "Var(w) = 2 / (fan_in + fan_out), and the limit is sqrt(3 * Var(w))."),
-            (lambda i, o: math.sqrt(6) / (i + o),
-             "You returned sqrt(6) / (fan_in + fan_out): the square root must cover the whole "
-             "fraction."),
+            (lambda g, w, target=1e-3: target * g / w,
+             "Upside down: you returned target * gradient_std / weight_std. The ratio is "
+             "learning_rate * gradient_std / weight_std = target, so solve for the learning "
+             "rate: target * weight_std / gradient_std."),
+            (lambda g, w, target=1e-3: w / g,
+             "You left out the target: weight_std / gradient_std is the rate at which one step "
+             "moves the weights by their own size (a ratio of 1)."),
+            (lambda g, w, target=1e-3: 1e-3 * w / g,
+             "Right for target=1e-3, but you ignored the `target` argument."),
+            (lambda g, w, target=1e-3: target / g,
+             "You divided the target by the gradient only: the ratio is relative to the "
+             "weights' size, so weight_std belongs in the answer."),
+            (lambda g, w, target=1e-3: target * (w / g) ** 2,
+             "You squared the ratio of standard deviations: the update-to-data ratio is linear "
+             "in the learning rate and in both stds."),
         ),
         solution=(
-            "import math\n\n"
-            "def xavier_limit(fan_in, fan_out):\n"
-            "    return math.sqrt(6 / (fan_in + fan_out))\n"
+            "def rate_for_update_ratio(gradient_std, weight_std, target=1e-3):\n"
+            "    # learning_rate * gradient_std / weight_std = target\n"
+            "    return target * weight_std / gradient_std\n"
         ),
     ),
-    "kernel_he_stddev": Exercise(
-        name="kernel_he_stddev",
-        signature="kernel_he_stddev(shape)",
-        cases=(((3, 3, 1, 64),), ((3, 3, 64, 128),), ((5, 5, 32, 16),), ((6272, 10),)),
-        answer=lambda shape: math.sqrt(2 / _conv_fans(shape)[0]),
+    "leaky_he_stddev": Exercise(
+        name="leaky_he_stddev",
+        signature="leaky_he_stddev(fan_in, negative_slope)",
+        cases=((9, 0.0), (576, 0.01), (1152, 0.2), (576, 0.5)),
+        answer=lambda n, a: math.sqrt(2 / ((1 + a**2) * n)),
         mistakes=(
-            (lambda shape: math.sqrt(2 / _conv_fans(shape)[1]),
-             "You used fan_out (kernel height * width * out_channels). He keeps the *forward* "
-             "signal steady, so it divides by fan_in: the number of inputs each output sums."),
-            (lambda shape: math.sqrt(2 / shape[-2]),
-             "You used in_channels alone. Each output of a conv sums a kernel-sized window of "
-             "every input channel: fan_in = height * width * in_channels."),
-            (lambda shape: math.sqrt(2 / math.prod(shape)),
-             "You divided by the number of weights in the tensor. fan_in counts only the inputs "
-             "of one output unit: height * width * in_channels (or inputs, for a dense matrix)."),
-            (lambda shape: 2 / _conv_fans(shape)[0],
-             "Right fan_in, but you returned the variance 2 / fan_in: take its square root."),
+            (lambda n, a: math.sqrt(2 / n),
+             "You returned He's stddev for a plain ReLU. A leaky ReLU keeps the negative half, "
+             "multiplied by negative_slope, so it passes on more than half of the variance."),
+            (lambda n, a: math.sqrt(2 / ((1 + a) * n)),
+             "Close: you used (1 + negative_slope). The negative half's *variance* is scaled by "
+             "negative_slope squared, so the factor is (1 + negative_slope**2)."),
+            (lambda n, a: math.sqrt(1 / ((1 + a**2) * n)),
+             "Off by sqrt(2): E[x^2] after the activation is (1 + a**2) / 2 times the variance "
+             "below, so Var(w) = 2 / ((1 + a**2) * fan_in)."),
+            (lambda n, a: 2 / ((1 + a**2) * n),
+             "You returned the variance 2 / ((1 + a**2) * fan_in): take its square root."),
+            (lambda n, a: math.sqrt(2 / ((1 - a**2) * n)),
+             "You used (1 - negative_slope**2): the negative half *adds* variance, so it is "
+             "(1 + negative_slope**2)."),
         ),
         solution=(
             "import math\n\n"
-            "def kernel_he_stddev(shape):\n"
-            "    *window, in_channels, out_channels = shape  # window: (h, w) or () for dense\n"
-            "    fan_in = math.prod(window) * in_channels\n"
-            "    return math.sqrt(2 / fan_in)\n"
+            "def leaky_he_stddev(fan_in, negative_slope):\n"
+            "    # positive half passes as is, the negative half times a: E[x^2] = (1 + a^2) / 2\n"
+            "    # times the variance below, so Var(w) = 2 / ((1 + a^2) * fan_in)\n"
+            "    return math.sqrt(2 / ((1 + negative_slope**2) * fan_in))\n"
         ),
     ),
 }
@@ -177,19 +167,19 @@ def check(name, function):
     return Feedback(False, _generic_hint(exercise, answers, expected))
 
 
-def check_he_stddev(function):
-    """Check ``he_stddev(fan_in)``: the He stddev sqrt(2 / fan_in)."""
-    return check("he_stddev", function)
+def check_uniform_cost(function):
+    """Check ``uniform_cost(num_classes)``: the cost of uniform predictions over k classes."""
+    return check("uniform_cost", function)
 
 
-def check_xavier_limit(function):
-    """Check ``xavier_limit(fan_in, fan_out)``: the Glorot uniform bound."""
-    return check("xavier_limit", function)
+def check_rate_for_update_ratio(function):
+    """Check ``rate_for_update_ratio(gradient_std, weight_std, target=1e-3)``."""
+    return check("rate_for_update_ratio", function)
 
 
-def check_kernel_he_stddev(function):
-    """Check ``kernel_he_stddev(shape)``: He stddev of a conv kernel or dense matrix shape."""
-    return check("kernel_he_stddev", function)
+def check_leaky_he_stddev(function):
+    """Check ``leaky_he_stddev(fan_in, negative_slope)``: He's stddev for a leaky ReLU."""
+    return check("leaky_he_stddev", function)
 
 
 def show_solution(name):

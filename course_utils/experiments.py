@@ -11,7 +11,7 @@ import math
 import numpy as np
 import tensorflow as tf
 
-from .initializers import fan_in_fan_out
+from .initializers import draw_weights, fan_in_fan_out
 from .network import WEIGHT_SHAPES, ConvNet
 from .stats import activation_stats
 from .training import evaluate, set_seed, train
@@ -22,48 +22,48 @@ ANALYSIS_BATCH = 100  # test images whose outputs are measured and plotted
 
 @dataclass(frozen=True)
 class Experiment:
-    """One experiment of the post: how its weights are drawn, and what the post measured."""
+    """One experiment of the post: how its weights are drawn, and what the post measured.
+
+    ``schemes`` is the (scheme, scale) of each weight tensor, layer1 .. layer5 (schemes of
+    :mod:`course_utils.initializers`); the weights are drawn by
+    :func:`~course_utils.initializers.draw_weights`, the one seed rule of the course.
+    """
 
     key: str
     title: str
     recipe: str
+    schemes: tuple
     learning_rate: float
     post_test_cost: float
     post_test_accuracy: float  # a fraction, like our accuracies
 
+    @property
+    def layers(self):
+        """``{"layer1": (scheme, scale), ..., "layer5": ...}``."""
+        return dict(zip(WEIGHT_SHAPES, self.schemes, strict=True))
+
     def create_weights(self, seed=0):
-        """The five weight tensors, ``{"layer1": tf.Variable, ..., "layer5": ...}``."""
-        set_seed(seed)
-        return {layer: tf.Variable(_WEIGHT_MAKERS[self.key](layer, shape, seed))
-                for layer, shape in WEIGHT_SHAPES.items()}
+        """The five weight tensors, ``{"layer1": tf.Variable, ..., "layer5": ...}``.
+
+        Seeds TensorFlow's global generator for the N(0, 1) draws (as the post does) and
+        nothing else: op determinism for training is :func:`~course_utils.training.set_seed`.
+        """
+        weights = draw_weights(self.layers, WEIGHT_SHAPES, seed)
+        return {layer: tf.Variable(values) for layer, values in weights.items()}
 
     def create_network(self, seed=0):
         """A :class:`~course_utils.network.ConvNet` on freshly drawn weights."""
         return ConvNet.from_weights(self.create_weights(seed))
 
 
-def _large(layer, shape, seed):
-    return tf.random.normal(shape)
-
-
-def _small(layer, shape, seed):
-    return tf.random.normal(shape) * 0.01
-
-
-def _proper(layer, shape, seed):
-    layer_seed = seed + int(layer[-1])
-    if len(shape) == 4:
-        return tf.keras.initializers.HeNormal(seed=layer_seed)(shape)
-    return tf.keras.initializers.GlorotUniform(seed=layer_seed)(shape)
-
-
-_WEIGHT_MAKERS = {"large": _large, "small": _small, "proper": _proper}
-
+# The post's three experiments: the one table that the notebooks, ``reproduce``, the
+# playground's presets and the depth sweep all read.
 EXPERIMENTS = {
     "large": Experiment(
         key="large",
         title="large weights, N(0, 1)",
         recipe="tf.random.normal(shape) for all five weight tensors",
+        schemes=(("normal", 1.0),) * 5,
         learning_rate=1e-7,
         post_test_cost=15083.0833307,
         post_test_accuracy=0.818799999356,
@@ -72,6 +72,7 @@ EXPERIMENTS = {
         key="small",
         title="small weights, N(0, 1) x 0.01",
         recipe="tf.random.normal(shape) * 0.01 for all five weight tensors",
+        schemes=(("normal", 0.01),) * 5,
         learning_rate=1e-7,
         post_test_cost=2.3025865221,
         post_test_accuracy=0.0501999998465,
@@ -80,6 +81,7 @@ EXPERIMENTS = {
         key="proper",
         title="He (conv) + Xavier (fully connected)",
         recipe="HeNormal for layer1..layer4, GlorotUniform for layer5",
+        schemes=(("he", 1.0),) * 4 + (("xavier", 1.0),),
         learning_rate=1e-3,
         post_test_cost=0.0945288215741,
         post_test_accuracy=0.972900004387,
@@ -134,6 +136,7 @@ def run_experiment(key, data, steps, seed=0, learning_rate=None, record_every=10
     always kept, the outputs themselves (60 MB, for the plots) only with ``keep_outputs``.
     """
     experiment = get_experiment(key)
+    set_seed(seed)  # deterministic training: an explicit step, not a side effect of the draw
     network = experiment.create_network(seed)
     rate = experiment.learning_rate if learning_rate is None else learning_rate
     history = train(network, data.train_images, data.train_labels, rate, steps,

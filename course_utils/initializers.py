@@ -19,6 +19,8 @@ import math
 import numpy as np
 import tensorflow as tf
 
+from .checks import check_choice, check_count, check_positive
+
 # TF1's variance_scaling_initializer(truncated normal) used stddev sqrt(1.3 * factor / fan_in): the
 # 1.3 roughly makes up for the spread lost by cutting the normal at two standard deviations.
 # TF2 and Keras divide by the exact stddev of a normal truncated at +-2 instead.
@@ -107,8 +109,7 @@ def initial_weights(scheme, shape, scale=1.0, seed=0):
     """
     check_scheme(scheme)
     check_scale(scale)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    seed = _checked_seed(seed)
     shape = tuple(int(size) for size in shape)
     fan_in_fan_out(shape)
     if scheme == "normal":
@@ -126,22 +127,68 @@ def initial_weights(scheme, shape, scale=1.0, seed=0):
     return values * scale
 
 
+def layer_weights(scheme, shapes, index, seed=0, scale=1.0):
+    """Weights of layer ``index`` (0-based) of a network whose weight shapes are ``shapes``.
+
+    The course's one seed rule, shared by the notebooks, ``reproduce`` and the playground:
+
+    - ``normal`` is the post's recipe: ``tf.random.set_seed(seed)``, then
+      ``tf.random.normal(shape)`` for every shape in order; this layer's weights are the
+      ``index``-th draw. (This seeds TensorFlow's global generator, as the post's code does; it
+      switches on nothing else.)
+    - every other scheme is :func:`initial_weights` with the seed ``seed + index + 1`` (the
+      Keras initializer's own seed: layer1 gets ``seed + 1``).
+
+    The result is the unit-scale draw times ``scale``, so the same (scheme, seed, layer) at
+    two scales differ by exactly that factor.
+    """
+    check_scheme(scheme)
+    check_scale(scale)
+    shapes = [tuple(int(size) for size in shape) for shape in shapes]
+    if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+        raise TypeError(f"index must be an integer, got {index!r}")
+    if not 0 <= index < len(shapes):
+        raise ValueError(f"index must be in 0 .. {len(shapes) - 1}, got {index}")
+    if scheme != "normal":
+        return initial_weights(scheme, shapes[index], scale, _checked_seed(seed) + index + 1)
+    tf.random.set_seed(_checked_seed(seed))
+    for shape in shapes[:index]:
+        tf.random.normal(shape)  # the draws of the layers before this one
+    return tf.random.normal(shapes[index]) * scale
+
+
+def draw_weights(specs, shapes, seed=0):
+    """``{layer: tensor}`` for ``specs = {layer: (scheme, scale)}`` by :func:`layer_weights`.
+
+    ``shapes`` maps the same layers, in network order, to their weight shapes.
+    """
+    if list(specs) != list(shapes):
+        raise ValueError(f"specs must name the layers {list(shapes)} in order, got {list(specs)}")
+    ordered = list(shapes.values())
+    return {
+        layer: layer_weights(scheme, ordered, index, seed, scale)
+        for index, (layer, (scheme, scale)) in enumerate(specs.items())
+    }
+
+
+def weight_variance(scheme, shape, scale=1.0):
+    """Variance of one weight that ``scheme`` aims for on ``shape``: expected_stddev squared."""
+    return expected_stddev(scheme, shape, scale) ** 2
+
+
 def check_scheme(scheme):
     """Raise a ValueError unless ``scheme`` is one of :data:`SCHEMES`."""
-    if scheme not in SCHEMES:
-        raise ValueError(f"unknown initialization scheme {scheme!r}; choose one of {SCHEMES}")
+    check_choice("initialization scheme", scheme, SCHEMES)
 
 
 def check_scale(scale):
     """Raise unless ``scale`` is a finite number > 0 (use the ``zeros`` scheme for zeros)."""
-    if isinstance(scale, bool) or not isinstance(scale, (int, float, np.integer, np.floating)):
-        raise TypeError(f"scale must be a number, got {scale!r}")
-    if not math.isfinite(scale) or scale <= 0:
-        raise ValueError(f"scale must be a finite number > 0, got {scale}")
+    check_positive("scale", scale)
+
+
+def _checked_seed(seed):
+    return check_count("seed", seed, minimum=0)
 
 
 def _check_positive(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number, got {value!r}")
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value}")
+    check_positive(name, value)

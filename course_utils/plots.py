@@ -7,6 +7,7 @@ them), so a notebook can show it, save it, or redraw it in place.
 import math
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator, ScalarFormatter
 import numpy as np
 
 from .network import CONV_LAYERS
@@ -37,26 +38,27 @@ def plot_layer_histograms(outputs, scale="common", bins=60, title=None, axes=Non
     """
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
-    values = {name: _finite(outputs[name]) for name in CONV_LAYERS}
-    common = max(_symmetric_limit(finite) for finite in values.values())
+    values = {name: finite_values(outputs[name]) for name in CONV_LAYERS}
+    common = max(symmetric_limit(finite) for finite in values.values())
     if axes is None:
         fig, axes = plt.subplots(1, len(CONV_LAYERS), figsize=(13, 2.8), layout="constrained")
     else:
         fig = axes[0].figure
     for ax, name in zip(axes, CONV_LAYERS):
         finite = values[name]
-        limit = common if scale == "common" else _symmetric_limit(finite)
+        limit = common if scale == "common" else symmetric_limit(finite)
         ax.clear()
         # one filled outline instead of a patch per bar: several times faster to draw
         ax.hist(finite, bins=np.linspace(-limit, limit, bins + 1), histtype="stepfilled",
                 color="tab:blue")
         ax.set_xlim(-limit, limit)
-        ax.set_yticks([])
+        ax.set_xlabel("output value")
         std = format_number(float(finite.std())) if finite.size else "nan"
         dropped = np.size(outputs[name]) - finite.size
         note = f", {dropped} inf/NaN" if dropped else ""
         ax.set_title(f"{name}\nstd {std}{note}", fontsize=10)
         ax.ticklabel_format(axis="x", style="sci", scilimits=(-2, 3))
+    axes[0].set_ylabel("number of outputs")
     label = "one common x-scale" if scale == "common" else "x-scale per layer"
     fig.suptitle(title or f"Pre-ReLU outputs ({label})", fontsize=11)
     return fig
@@ -72,6 +74,7 @@ def plot_logits_and_predictions(outputs, images=None, count=8, title=None, axes=
     logits = np.asarray(outputs["logits"])[:count]
     predictions = np.asarray(outputs["predictions"])[:count]
     with_images = images is not None
+    redraw = axes is not None
     if axes is None:
         widths = ([1] if with_images else []) + [5, 5]
         fig, axes = plt.subplots(
@@ -88,11 +91,14 @@ def plot_logits_and_predictions(outputs, images=None, count=8, title=None, axes=
         axes[0].set_title("digit", fontsize=10)
         axes[0].axis("off")
         axes = axes[1:]
-    limit = float(np.nanmax(np.abs(np.where(np.isfinite(logits), logits, np.nan)), initial=0))
-    limit = limit or 1.0
-    _heatmap(axes[0], logits, "RdBu_r", -limit, limit,
-             f"logits (colour range +-{format_number(limit)})")
-    _heatmap(axes[1], predictions, "viridis", 0.0, 1.0, "predictions = softmax(logits)")
+    limit = symmetric_limit(finite_values(logits))
+    logits_image = _heatmap(axes[0], logits, "RdBu_r", -limit, limit,
+                            f"logits (colour range +-{format_number(limit)})")
+    predictions_image = _heatmap(axes[1], predictions, "viridis", 0.0, 1.0,
+                                 "predictions = softmax(logits)")
+    if not redraw:  # a figure of our own: colourbars (a redraw into given axes keeps its own)
+        fig.colorbar(logits_image, ax=axes[0], label="logit value")
+        fig.colorbar(predictions_image, ax=axes[1], label="probability")
     for row in range(predictions.shape[0]):
         for digit in range(predictions.shape[1]):
             value = predictions[row, digit]
@@ -104,24 +110,43 @@ def plot_logits_and_predictions(outputs, images=None, count=8, title=None, axes=
     return fig
 
 
-def plot_history(histories, title=None):
-    """Training-batch cost (log scale) and accuracy against step, one line per named run.
+def plot_history(histories, title=None, axes=None):
+    """Training-batch cost and accuracy against step, one line per named run.
 
-    ``histories`` maps a label to a :class:`~course_utils.training.History`.
+    ``histories`` maps a label to a :class:`~course_utils.training.History`. The cost axis is
+    logarithmic when the costs span more than a factor of 10, linear (with full digits, so that
+    a cost stuck at ln 10 reads as 2.3026) otherwise.
     """
-    fig, (cost_ax, accuracy_ax) = plt.subplots(1, 2, figsize=(12, 3.4), layout="constrained")
+    if axes is None:
+        fig, axes = plt.subplots(1, 2, figsize=(12, 3.4), layout="constrained")
+    cost_ax, accuracy_ax = axes
+    fig = cost_ax.figure
+    cost_ax.clear()
+    accuracy_ax.clear()
     for label, history in histories.items():
         costs = np.asarray(history.costs, dtype=float)
         cost_ax.plot(history.steps, np.where(np.isfinite(costs), costs, np.nan), ".-", label=label)
         accuracy_ax.plot(history.steps, 100 * np.asarray(history.accuracies), ".-", label=label)
-    cost_ax.set_yscale("log")
+    finite = np.concatenate([np.asarray(h.costs, dtype=float) for h in histories.values()]
+                            or [np.empty(0)])
+    finite = finite[np.isfinite(finite) & (finite > 0)]
+    log_scale = finite.size > 0 and finite.max() > 10 * finite.min()
     cost_ax.axhline(math.log(10), color="gray", linestyle=":", label="ln 10")
-    cost_ax.set(xlabel="step", ylabel="training-batch cost", title="cost")
+    if log_scale:
+        cost_ax.set_yscale("log")
+    else:
+        formatter = ScalarFormatter(useOffset=False)
+        formatter.set_scientific(False)
+        cost_ax.yaxis.set_major_formatter(formatter)
+        cost_ax.yaxis.set_major_locator(MaxNLocator(5))
+    scale = "log scale" if log_scale else "linear scale"
+    cost_ax.set(xlabel="step", ylabel=f"training-batch cost ({scale})", title="cost")
     accuracy_ax.axhline(10, color="gray", linestyle=":", label="chance")
     accuracy_ax.set(xlabel="step", ylabel="training-batch accuracy (%)", ylim=(0, 100),
                     title="accuracy")
-    cost_ax.legend(fontsize=8)
-    accuracy_ax.legend(fontsize=8)
+    for ax in (cost_ax, accuracy_ax):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.legend(fontsize=8)
     if title:
         fig.suptitle(title, fontsize=11)
     return fig
@@ -133,7 +158,8 @@ def plot_std_by_layer(stats_by_run, names=CONV_LAYERS + ("logits",), title=None)
     for label, stats in stats_by_run.items():
         ax.plot(names, [stats[name]["std"] for name in names], "o-", label=label)
     ax.set_yscale("log")
-    ax.set(ylabel="std of the outputs (log scale)", title=title or "Spread of each layer's outputs")
+    ax.set(xlabel="named output (network depth increases to the right)",
+           ylabel="std of the outputs (log scale)", title=title or "Spread of each layer's outputs")
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(fontsize=8)
     return fig
@@ -141,14 +167,15 @@ def plot_std_by_layer(stats_by_run, names=CONV_LAYERS + ("logits",), title=None)
 
 def _heatmap(ax, values, cmap, vmin, vmax, title):
     ax.clear()
-    ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
+    image = ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
     ax.set_xticks(range(values.shape[1]))
     ax.set_yticks(range(values.shape[0]), [f"image {i}" for i in range(values.shape[0])])
     ax.set_xlabel("digit")
     ax.set_title(title, fontsize=10)
+    return image
 
 
-def _finite(values):
+def finite_values(values):
     """The finite values, flattened; float32 stays float32 (conv outputs are large)."""
     values = np.asarray(values).ravel()
     if not np.issubdtype(values.dtype, np.floating):
@@ -156,7 +183,7 @@ def _finite(values):
     return values[np.isfinite(values)]
 
 
-def _symmetric_limit(values):
+def symmetric_limit(values):
     """Half-width of a range centred on 0 that covers ``values`` (1 for empty or all-zero)."""
     if values.size == 0:
         return 1.0

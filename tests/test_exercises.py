@@ -8,9 +8,9 @@ from course_utils.exercises import (
     EXERCISES,
     Feedback,
     check,
-    check_he_stddev,
-    check_kernel_he_stddev,
-    check_xavier_limit,
+    check_leaky_he_stddev,
+    check_rate_for_update_ratio,
+    check_uniform_cost,
     show_solution,
 )
 
@@ -28,92 +28,88 @@ def test_the_shown_solution_passes(name, capsys):
     assert f"def {name}(" in capsys.readouterr().out
 
 
+def test_the_answers_are_the_textbook_values():
+    # Guards the answer functions themselves: a wrong answer would pass a wrong learner.
+    assert math.isclose(EXERCISES["uniform_cost"].answer(10), 2.302585, rel_tol=1e-6)
+    assert math.isclose(EXERCISES["uniform_cost"].answer(2), 0.693147, rel_tol=1e-6)
+    assert math.isclose(EXERCISES["rate_for_update_ratio"].answer(2.0, 0.05), 2.5e-5)
+    assert math.isclose(EXERCISES["rate_for_update_ratio"].answer(3.0, 0.02, 1e-2),
+                        0.02 / 300)
+    # a = 0 is He's sqrt(2 / fan_in); a = 1 is linear, LeCun's sqrt(1 / fan_in)
+    assert math.isclose(EXERCISES["leaky_he_stddev"].answer(9, 0.0), math.sqrt(2 / 9))
+    assert math.isclose(EXERCISES["leaky_he_stddev"].answer(576, 1.0), math.sqrt(1 / 576))
+
+
 @pytest.mark.parametrize("correct", [
-    lambda n: math.sqrt(2 / n),
-    lambda n: np.sqrt(2.0 / n),
-    lambda n: np.float32(np.sqrt(2.0 / n)),  # float32 precision is fine
-    lambda n: tf.sqrt(2.0 / tf.cast(n, tf.float32)),  # so is a 0-d tensor
-    lambda n: (2 / n) ** 0.5,
+    lambda k: math.log(k),
+    lambda k: -math.log(1 / k),
+    lambda k: np.log(k),
+    lambda k: np.float32(np.log(k)),  # float32 precision is fine
+    lambda k: tf.math.log(tf.cast(k, tf.float32)),  # so is a 0-d tensor
 ])
-def test_correct_he_answers_in_any_form_pass(correct):
-    feedback = check_he_stddev(correct)
+def test_correct_answers_in_any_form_pass(correct):
+    feedback = check_uniform_cost(correct)
     assert feedback.passed and bool(feedback)
     assert repr(feedback).startswith("Correct!")
 
 
 @pytest.mark.parametrize("wrong, hint", [
-    (lambda n: 2 / n, "the variance"),
-    (lambda n: math.sqrt(1 / n), "factor sqrt(2)"),
-    (lambda n: math.sqrt(2) / n, "whole fraction"),
-    (lambda n: math.sqrt(2 * n), "upside down"),
-    (lambda n: math.sqrt(6 / n), "He uniform"),
-    (lambda n: -math.sqrt(2 / n), "negative"),
-    (lambda n: math.sqrt(8 / n), "too large by the same factor, 2."),
-    (lambda n: math.sqrt(1 / (3 * n)), "too small by the same factor, 2.449"),
-    (lambda n: 0.05, "the same for every input"),
-    (lambda n: n**0.5, "differently from the formula"),
-    (lambda n: None, "forget the `return`"),
-    (lambda n: ..., "replace the ..."),
-    (lambda n: "0.47", "returned a str"),
-    (lambda n: np.ones(2), "array of shape (2,)"),
-    (lambda n: True, "returned a bool"),
-    (lambda n: 1 / 0, "he_stddev(9) raised ZeroDivisionError"),
-    (lambda fan_in, fan_out: 1.0, "raised TypeError"),
+    (lambda k: math.log10(k), "natural logarithm"),
+    (lambda k: math.log2(k), "in bits"),
+    (lambda k: -math.log(k), "negative"),
+    (lambda k: 1 / k, "prediction 1 / num_classes itself"),
+    (lambda k: math.log(10), "only the 10-class answer"),
+    (lambda k: 2 * math.log(k), "too large by the same factor, 2."),
+    (lambda k: 0.05, "the same for every input"),
+    (lambda k: k**0.5, "differently from the formula"),
+    (lambda k: None, "forget the `return`"),
+    (lambda k: ..., "replace the ..."),
+    (lambda k: "2.3", "returned a str"),
+    (lambda k: np.ones(2), "array of shape (2,)"),
+    (lambda k: True, "returned a bool"),
+    (lambda k: 1 / 0, "uniform_cost(10) raised ZeroDivisionError"),
+    (lambda k, j: 1.0, "raised TypeError"),
 ])
-def test_wrong_he_answers_get_a_specific_hint(wrong, hint):
-    feedback = check_he_stddev(wrong)
+def test_wrong_uniform_cost_answers_get_a_specific_hint(wrong, hint):
+    feedback = check_uniform_cost(wrong)
     assert not feedback.passed and not feedback
     assert repr(feedback).startswith("Not yet.")
     assert hint in feedback.message
 
 
 def test_passing_the_result_instead_of_the_function():
-    feedback = check_he_stddev(0.47)
+    feedback = check_uniform_cost(2.3)
     assert not feedback.passed and "Pass the function itself" in feedback.message
 
 
 @pytest.mark.parametrize("wrong, hint", [
-    (lambda i, o: math.sqrt(2 / (i + o)), "Xavier *stddev*"),
-    (lambda i, o: 6 / (i + o), "forgot the square root"),
-    (lambda i, o: math.sqrt(6 / i), "fan_in only"),
-    (lambda i, o: math.sqrt(6 / o), "fan_out only"),
-    (lambda i, o: math.sqrt(6 / (i * o)), "multiplied fan_in and fan_out"),
-    (lambda i, o: math.sqrt(3 / (i + o)), "averages the fans"),
-    (lambda i, o: math.sqrt(6) / (i + o), "whole fraction"),
+    (lambda g, w, target=1e-3: target * g / w, "Upside down"),
+    (lambda g, w, target=1e-3: w / g, "left out the target"),
+    (lambda g, w, target=1e-3: 1e-3 * w / g, "ignored the `target` argument"),
+    (lambda g, w, target=1e-3: target / g, "weight_std belongs in the answer"),
+    (lambda g, w, target=1e-3: target * (w / g) ** 2, "squared"),
 ])
-def test_wrong_xavier_answers_get_a_specific_hint(wrong, hint):
-    feedback = check_xavier_limit(wrong)
+def test_wrong_rate_answers_get_a_specific_hint(wrong, hint):
+    feedback = check_rate_for_update_ratio(wrong)
     assert not feedback.passed and hint in feedback.message
+
+
+def test_a_rate_function_without_a_target_argument_is_told_where_it_fails():
+    feedback = check_rate_for_update_ratio(lambda g, w: 1e-3 * w / g)
+    assert not feedback.passed
+    assert feedback.message.startswith("rate_for_update_ratio(3.0, 0.02, 0.01) raised TypeError")
 
 
 @pytest.mark.parametrize("wrong, hint", [
-    (lambda s: math.sqrt(2 / (math.prod(s[:-2]) * s[-1])), "You used fan_out"),
-    (lambda s: math.sqrt(2 / s[-2]), "in_channels alone"),
-    (lambda s: math.sqrt(2 / math.prod(s)), "number of weights"),
-    (lambda s: 2 / (math.prod(s[:-2]) * s[-2]), "Right fan_in, but you returned the variance"),
+    (lambda n, a: math.sqrt(2 / n), "plain ReLU"),
+    (lambda n, a: math.sqrt(2 / ((1 + a) * n)), "negative_slope squared"),
+    (lambda n, a: math.sqrt(1 / ((1 + a**2) * n)), "Off by sqrt(2)"),
+    (lambda n, a: 2 / ((1 + a**2) * n), "take its square root"),
+    (lambda n, a: math.sqrt(2 / ((1 - a**2) * n)), "*adds* variance"),
 ])
-def test_wrong_kernel_answers_get_a_specific_hint(wrong, hint):
-    feedback = check_kernel_he_stddev(wrong)
+def test_wrong_leaky_answers_get_a_specific_hint(wrong, hint):
+    feedback = check_leaky_he_stddev(wrong)
     assert not feedback.passed and hint in feedback.message
-
-
-def test_a_mistake_on_conv_kernels_is_named_even_if_dense_shapes_raise():
-    def conv_only(shape):
-        return math.sqrt(2 / (shape[0] * shape[1] * shape[3]))  # fan_out, and 4-D only
-
-    feedback = check_kernel_he_stddev(conv_only)
-    assert "You used fan_out" in feedback.message
-    assert "kernel_he_stddev((6272, 10)) raised IndexError" in feedback.message
-
-
-def test_right_on_conv_kernels_but_raises_on_dense_shapes():
-    def conv_only(shape):
-        return math.sqrt(2 / (shape[0] * shape[1] * shape[2]))
-
-    feedback = check_kernel_he_stddev(conv_only)
-    assert feedback.message == (
-        "kernel_he_stddev((6272, 10)) raised IndexError: tuple index out of range"
-    )
 
 
 def test_every_listed_mistake_is_recognised_as_itself():

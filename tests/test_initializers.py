@@ -124,9 +124,18 @@ def test_bad_scales_are_refused(scale, error, message):
         initial_weights("he", (3, 3, 1, 64), scale=scale)
 
 
-@pytest.mark.parametrize("seed", [-1, 1.5, "0", None])
-def test_bad_seeds_are_refused(seed):
-    with pytest.raises(ValueError, match="seed must be an integer >= 0"):
+@pytest.mark.parametrize(
+    "seed, error, message",
+    [
+        (-1, ValueError, "seed must be >= 0, got -1"),
+        (1.5, TypeError, "seed must be an integer, got 1.5"),
+        ("0", TypeError, "seed must be an integer"),
+        (None, TypeError, "seed must be an integer"),
+        (True, TypeError, "seed must be an integer"),
+    ],
+)
+def test_bad_seeds_are_refused(seed, error, message):
+    with pytest.raises(error, match=message):
         initial_weights("normal", (3, 3, 1, 64), seed=seed)
 
 

@@ -83,3 +83,45 @@ def test_history_and_std_plots(outputs):
     assert len(plot_history({"run": history}).axes) == 2
     fig = plot_std_by_layer({"run": activation_stats(outputs)})
     assert fig.axes[0].get_yscale() == "log"
+
+
+def test_every_panel_says_what_it_counts(outputs):
+    fig = plot_layer_histograms(outputs)
+    assert fig.axes[0].get_ylabel() == "number of outputs"
+    assert all(ax.get_xlabel() == "output value" for ax in fig.axes)
+
+
+def test_heat_maps_get_colourbars_in_a_figure_of_their_own(outputs):
+    fig = plot_logits_and_predictions(outputs)
+    labels = [ax.get_ylabel() for ax in fig.axes]
+    assert "logit value" in labels and "probability" in labels
+    # redrawing into given axes (the playground) adds no colourbar per redraw
+    fig, axes = plt.subplots(1, 2)
+    plot_logits_and_predictions(outputs, axes=axes)
+    plot_logits_and_predictions(outputs, axes=axes)
+    assert len(fig.axes) == 2
+
+
+def _history(costs):
+    return History(steps=list(range(0, 10 * len(costs), 10)), costs=costs,
+                   accuracies=[0.1] * len(costs))
+
+
+def test_cost_axis_is_log_only_when_the_costs_span_decades():
+    fig = plot_history({"spread": _history([8e5, 1e5, 3e4])})
+    assert fig.axes[0].get_yscale() == "log"
+    fig = plot_history({"flat": _history([2.302593, 2.302585, 2.302590])})
+    cost_ax = fig.axes[0]
+    assert cost_ax.get_yscale() == "linear"
+    fig.canvas.draw()
+    labels = [tick.get_text() for tick in cost_ax.get_yticklabels() if tick.get_text()]
+    assert len(labels) == len(set(labels)) >= 2  # distinct, readable tick labels
+    assert "linear scale" in cost_ax.get_ylabel()
+
+
+def test_step_ticks_are_whole_numbers():
+    fig = plot_history({"run": _history([2.0, 1.5, 1.0])})
+    fig.canvas.draw()
+    for ax in fig.axes[:2]:
+        ticks = ax.get_xticks()
+        assert np.allclose(ticks, np.round(ticks))

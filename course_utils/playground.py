@@ -1,0 +1,175 @@
+"""The playground's state: plain Python that tests drive without a widget.
+
+:class:`PlaygroundState` holds the settings (a scheme and a scale per weight tensor, the
+learning rate), a cache of unit-scale weight draws, the network those weights make, and the
+outputs, statistics and verdict of a fixed batch of test digits. It trains a copy of its weights
+through :func:`course_utils.training.train`. :class:`course_utils.widgets.Playground` is the view
+that builds the controls and pictures on top of it.
+
+Weights follow the course's one seed rule (:func:`course_utils.initializers.layer_weights`), so a
+preset shows exactly the weights ``EXPERIMENTS[key].create_weights(seed)`` gives.
+
+Every setter checks its arguments before it changes anything: a bad value raises ``TypeError``
+or ``ValueError`` and leaves the state as it was. A new setting (an activation, say) is one
+attribute, its check in a setter, and a call of :meth:`PlaygroundState._refresh`.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from .checks import check_count, check_positive
+from .experiments import EXPERIMENTS
+from .initializers import check_scale, check_scheme, layer_weights
+from .network import CONV_LAYERS, WEIGHT_SHAPES, ConvNet
+from .plots import finite_values, symmetric_limit
+from .stats import activation_stats, verdict
+from .training import train
+
+LAYERS = tuple(WEIGHT_SHAPES)
+PRESETS = {key: experiment.layers for key, experiment in EXPERIMENTS.items()}
+DEFAULT_BATCH = 32
+TRAIN_BATCH = 100  # images per gradient-descent step, as in the original
+
+
+class PlaygroundState:
+    """Settings -> weights -> outputs, statistics and verdict of a fixed batch of digits.
+
+    ``data`` is an :class:`~course_utils.data.MnistData` (default: the offline subset); its
+    first ``batch_size`` test digits are the batch, its training digits what :meth:`train` uses.
+    ``layers`` is ``{layer: (scheme, scale)}``; ``version`` counts the changes applied.
+    """
+
+    def __init__(self, data=None, seed=0, batch_size=DEFAULT_BATCH, preset="proper"):
+        if data is None:
+            from .data import load_mnist
+
+            data = load_mnist("subset")
+        if preset not in PRESETS:
+            raise ValueError(f"preset must be one of {tuple(PRESETS)}, got {preset!r}")
+        self.data, self.seed = data, check_count("seed", seed, minimum=0)
+        batch_size = check_count("batch_size", batch_size, 1, maximum=len(data.test_images))
+        self.images = tf.constant(data.test_images[:batch_size])
+        self.layers = dict(PRESETS[preset])
+        self.learning_rate = EXPERIMENTS[preset].learning_rate
+        self.version = 0
+        self._unit_weights = {}  # (layer, scheme) -> unit-scale tensor for self.seed
+        self.network = ConvNet.from_weights({layer: self._weights(layer) for layer in LAYERS})
+        self._forward = tf.function(self.network.forward)
+        self._refresh(())
+
+    def __repr__(self):
+        return f"PlaygroundState(seed={self.seed}, batch={int(self.images.shape[0])} digits)"
+
+    # ------------------------------------------------------------------------------- setters
+
+    def set_layer(self, layer, scheme=None, scale=None):
+        """Give ``layer`` a new scheme and/or scale (None keeps the current one)."""
+        if layer not in self.layers:
+            raise ValueError(f"unknown layer {layer!r}; choose one of {LAYERS}")
+        old_scheme, old_scale = self.layers[layer]
+        self.set_layers({layer: (old_scheme if scheme is None else scheme,
+                                 old_scale if scale is None else scale)})
+
+    def set_layers(self, settings):
+        """Apply ``{layer: (scheme, scale)}`` at once: all checked first, one forward pass."""
+        for layer, (scheme, scale) in settings.items():
+            if layer not in self.layers:
+                raise ValueError(f"unknown layer {layer!r}; choose one of {LAYERS}")
+            check_scheme(scheme)
+            check_scale(scale)
+        changed = [layer for layer, value in settings.items() if self.layers[layer] != value]
+        self.layers.update(settings)
+        self._refresh(changed)
+
+    def apply_preset(self, key):
+        """Load one of the post's experiments ("large", "small", "proper") and its learning rate."""
+        if key not in PRESETS:
+            raise ValueError(f"unknown preset {key!r}; choose one of {tuple(PRESETS)}")
+        self.set_layers(PRESETS[key])
+        self.learning_rate = EXPERIMENTS[key].learning_rate
+
+    def set_learning_rate(self, rate):
+        """The learning rate :meth:`train` uses by default (a finite number > 0)."""
+        self.learning_rate = check_positive("learning_rate", rate)
+
+    # ------------------------------------------------------------------------------- readers
+
+    def weights(self):
+        """The five weight tensors as numpy arrays."""
+        return {layer: self.network.weights[layer].numpy() for layer in LAYERS}
+
+    def outputs(self):
+        """The named outputs (numpy arrays) of the batch for the current weights."""
+        return dict(self._outputs)
+
+    def stats(self):
+        """:func:`~course_utils.stats.activation_stats` of the current outputs (cached)."""
+        if self._stats is None:
+            self._stats = activation_stats(self._outputs)
+        return self._stats
+
+    def conv_values(self):
+        """Per conv layer: its finite values, their std, half-width of their range, dropped."""
+        return dict(self._conv_values)
+
+    def verdict(self):
+        """:func:`~course_utils.stats.verdict` (from the two stds it needs, cheaply)."""
+        return verdict({name: {"std": self._conv_values[name]["std"]}
+                        for name in ("layer1_conv", "layer4_conv")})
+
+    def nonfinite_count(self):
+        """How many outputs overflowed to inf or NaN."""
+        return sum(int(np.size(v) - np.count_nonzero(np.isfinite(v)))
+                   for v in self._outputs.values())
+
+    # ------------------------------------------------------------------------------ training
+
+    def check_training(self, steps, learning_rate=None):
+        """``(steps, learning_rate)`` checked: an integer >= 1 and a finite number > 0."""
+        rate = self.learning_rate if learning_rate is None else learning_rate
+        return check_count("steps", steps, minimum=1), check_positive("learning_rate", rate)
+
+    def train(self, steps, learning_rate=None, on_step=None):
+        """Train a copy of the current weights for ``steps`` steps; return its History.
+
+        The batches are the original's (100 training digits per step, in order), the cost and
+        accuracy are recorded at every step, and the state's own weights do not change.
+        ``on_step(step, history)`` is :func:`~course_utils.training.train`'s callback: called
+        after every step with the number of the next one; returning True stops training.
+        """
+        steps, rate = self.check_training(steps, learning_rate)
+        network = ConvNet.from_weights({layer: tf.identity(self.network.weights[layer])
+                                        for layer in LAYERS})
+        return train(network, self.data.train_images, self.data.train_labels, rate, steps,
+                     batch_size=TRAIN_BATCH, record_every=1, progress=False, callback=on_step)
+
+    # ------------------------------------------------------------------------------ internals
+
+    def _weights(self, layer):
+        """The layer's weights: a cached unit-scale draw times the layer's scale."""
+        scheme, scale = self.layers[layer]
+        key = (layer, scheme)
+        if key not in self._unit_weights:
+            self._unit_weights[key] = layer_weights(
+                scheme, WEIGHT_SHAPES.values(), LAYERS.index(layer), self.seed
+            )
+        return self._unit_weights[key] * scale
+
+    def _refresh(self, layers):
+        """Reassign the weights of ``layers``, then rerun the batch and its summaries."""
+        for layer in layers:
+            self.network.weights[layer].assign(self._weights(layer))
+        self._outputs = {name: value.numpy() for name, value in self._forward(self.images).items()}
+        self._stats = None
+        self._conv_values = {name: _summary(self._outputs[name]) for name in CONV_LAYERS}
+        self.version += 1
+
+
+def _summary(values):
+    finite = finite_values(values)
+    return {
+        "values": finite,
+        "std": float(finite.std(dtype=np.float64)) if finite.size else float("nan"),
+        "limit": symmetric_limit(finite),
+        "dropped": int(np.size(values) - finite.size),
+    }

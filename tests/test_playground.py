@@ -1,0 +1,182 @@
+"""The playground's state, driven without any widget."""
+
+import numpy as np
+import pytest
+
+from course_utils import playground as playground_module
+from course_utils.experiments import EXPERIMENTS
+from course_utils.initializers import layer_weights
+from course_utils.network import OUTPUT_NAMES, WEIGHT_SHAPES, ConvNet
+from course_utils.playground import LAYERS, PRESETS, PlaygroundState
+from course_utils.stats import activation_stats, std_ratio
+from course_utils.training import train
+
+
+@pytest.fixture(scope="module")
+def shared(subset):
+    """One state for the tests that leave it as they found it."""
+    return PlaygroundState(data=subset, seed=0, batch_size=16)
+
+
+@pytest.fixture
+def state(subset):
+    return PlaygroundState(data=subset, seed=0, batch_size=16)
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+@pytest.mark.parametrize("key", list(EXPERIMENTS))
+def test_a_preset_shows_exactly_the_weights_reproduce_trains(subset, key, seed):
+    state = PlaygroundState(data=subset, seed=seed, batch_size=4, preset="proper")
+    state.apply_preset(key)
+    theirs = EXPERIMENTS[key].create_weights(seed)
+    for layer, ours in state.weights().items():
+        np.testing.assert_array_equal(ours, theirs[layer].numpy(), err_msg=f"{key} {layer}")
+    assert state.learning_rate == EXPERIMENTS[key].learning_rate
+    assert state.layers == EXPERIMENTS[key].layers == PRESETS[key]
+
+
+def test_stats_are_activation_stats_of_the_weights_the_settings_describe(shared, subset):
+    shared.apply_preset("proper")
+    shared.set_layer("layer2", scheme="lecun", scale=3.0)
+    weights = {
+        layer: layer_weights(scheme, WEIGHT_SHAPES.values(), LAYERS.index(layer), 0, scale)
+        for layer, (scheme, scale) in shared.layers.items()
+    }
+    expected = activation_stats(ConvNet.from_weights(weights).outputs(subset.test_images[:16]))
+    stats = shared.stats()
+    assert list(stats) == list(OUTPUT_NAMES)
+    for name in OUTPUT_NAMES:
+        assert set(stats[name]) == set(expected[name])
+        for field, value in expected[name].items():
+            assert stats[name][field] == pytest.approx(value, rel=1e-4, abs=1e-6), (name, field)
+    for name, summary in shared.conv_values().items():
+        assert summary["std"] == pytest.approx(expected[name]["std"], rel=1e-4)
+        assert summary["limit"] == pytest.approx(max(abs(expected[name]["min"]),
+                                                     abs(expected[name]["max"])), rel=1e-6)
+        assert summary["dropped"] == 0
+    shared.apply_preset("proper")
+
+
+def test_presets_give_the_verdicts_of_the_post(shared):
+    ratios = {}
+    for key, word in (("large", "exploding"), ("small", "vanishing"), ("proper", "healthy")):
+        shared.apply_preset(key)
+        ratios[key] = std_ratio(shared.stats())
+        assert shared.verdict().startswith(word)
+    assert ratios["large"] > 100 and ratios["small"] < 0.1 and 0.1 < ratios["proper"] < 10
+    # The same draws times 0.01: the ratio shrinks by exactly 0.01**3 (zero biases).
+    assert ratios["small"] == pytest.approx(ratios["large"] * 1e-6, rel=1e-3)
+
+
+def test_a_change_redraws_only_that_layer_from_the_cached_draw(state, monkeypatch):
+    before, ratio, version = state.weights(), std_ratio(state.stats()), state.version
+    calls = []
+
+    def counting(*args, **kwargs):
+        calls.append(args[0])
+        return layer_weights(*args, **kwargs)
+
+    monkeypatch.setattr(playground_module, "layer_weights", counting)
+    state.set_layer("layer3", scale=4.0)
+    assert calls == []  # a scale change multiplies the cached draw
+    assert state.version == version + 1
+    assert std_ratio(state.stats()) == pytest.approx(4 * ratio, rel=1e-3)
+    after = state.weights()
+    for layer in LAYERS:
+        if layer == "layer3":
+            np.testing.assert_allclose(after[layer], 4 * before[layer], rtol=1e-6)
+        else:
+            np.testing.assert_array_equal(after[layer], before[layer])
+    state.set_layer("layer5", scheme="orthogonal")
+    state.set_layer("layer5", scale=0.5)
+    assert calls == ["orthogonal"]
+    assert state.layers["layer5"] == ("orthogonal", 0.5)
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "text"),
+    [
+        ({"layer": "layer2", "scale": -1.0}, ValueError, "finite number > 0, got -1"),
+        ({"layer": "layer2", "scale": 0.0}, ValueError, "got 0"),
+        ({"layer": "layer2", "scale": float("nan")}, ValueError, "got nan"),
+        ({"layer": "layer2", "scale": "big"}, TypeError, "scale must be a number"),
+        ({"layer": "layer2", "scheme": "gaussian"}, ValueError, "scheme 'gaussian'"),
+        ({"layer": "layer9", "scale": 1.0}, ValueError, "unknown layer 'layer9'"),
+    ],
+)
+def test_bad_values_raise_and_change_nothing(shared, change, error, text):
+    shared.apply_preset("proper")
+    before, layers, version = shared.weights(), dict(shared.layers), shared.version
+    with pytest.raises(error, match=text.replace("(", r"\(")):
+        shared.set_layer(**change)
+    assert shared.layers == layers and shared.version == version
+    for layer, weights in shared.weights().items():
+        np.testing.assert_array_equal(weights, before[layer])
+
+
+def test_set_layers_checks_everything_before_changing_anything(state):
+    layers = dict(state.layers)
+    with pytest.raises(ValueError):
+        state.set_layers({"layer1": ("lecun", 2.0), "layer2": ("he", -1.0)})
+    assert state.layers == layers
+    with pytest.raises(ValueError, match="unknown preset 'huge'"):
+        state.apply_preset("huge")
+
+
+def test_all_zero_weights_give_an_undefined_verdict(state):
+    state.set_layers({layer: ("zeros", 1.0) for layer in LAYERS})
+    assert state.verdict().startswith("undefined")
+    assert np.allclose(state.outputs()["predictions"], 0.1)
+    assert state.nonfinite_count() == 0
+
+
+def test_overflow_is_counted(state):
+    state.set_layers({layer: ("normal", 1e9) for layer in LAYERS})  # no slider limit here
+    outputs = state.outputs()
+    expected = sum(int((~np.isfinite(values)).sum()) for values in outputs.values())
+    assert state.nonfinite_count() == expected > 0
+    assert state.conv_values()["layer4_conv"]["dropped"] == int(
+        (~np.isfinite(outputs["layer4_conv"])).sum())
+
+
+def test_training_takes_the_original_batches_on_a_copy(state, subset):
+    before = state.weights()
+    seen = []
+    history = state.train(5, 1e-3, on_step=lambda step, history: seen.append(step))
+    assert history.steps == [0, 1, 2, 3, 4] and seen == [1, 2, 3, 4, 5]
+    reference = train(EXPERIMENTS["proper"].create_network(0), subset.train_images,
+                      subset.train_labels, 1e-3, 5, record_every=1, progress=False)
+    np.testing.assert_allclose(history.costs, reference.costs, rtol=1e-5)
+    assert history.accuracies == reference.accuracies
+    for layer, weights in state.weights().items():
+        np.testing.assert_array_equal(weights, before[layer])
+
+
+def test_a_callback_that_returns_true_stops_training(state):
+    history = state.train(10, 1e-3, on_step=lambda step, history: step == 3)
+    assert history.steps == [0, 1, 2]
+
+
+def test_training_settings_are_checked(state):
+    assert state.check_training(3, 1e-3) == (3, 1e-3)
+    assert state.check_training(3) == (3, state.learning_rate)
+    for steps, error in ((0, ValueError), (2.5, TypeError), (True, TypeError)):
+        with pytest.raises(error):
+            state.check_training(steps, 1e-3)
+    for rate, error in ((0.0, ValueError), (float("nan"), ValueError), ("fast", TypeError)):
+        with pytest.raises(error):
+            state.train(1, rate)
+        with pytest.raises(error):
+            state.set_learning_rate(rate)
+    state.set_learning_rate(0.5)
+    assert state.learning_rate == 0.5
+
+
+def test_constructor_checks_and_repr(subset):
+    assert repr(PlaygroundState(subset, seed=2, batch_size=3)) == (
+        "PlaygroundState(seed=2, batch=3 digits)")
+    for kwargs, error in (({"seed": -1}, ValueError), ({"seed": 1.0}, TypeError),
+                          ({"batch_size": 0}, ValueError), ({"batch_size": 10**6}, ValueError),
+                          ({"preset": "huge"}, ValueError)):
+        with pytest.raises(error):
+            PlaygroundState(subset, **kwargs)
