@@ -18,7 +18,7 @@ import sys
 import numpy as np
 import tensorflow as tf
 
-from .network import WEIGHT_SHAPES, check_images, forward_pass
+from .network import ACTIVATIONS, WEIGHT_SHAPES, check_images, forward_pass
 
 DEFAULT_BATCH_SIZE = 100
 
@@ -124,7 +124,7 @@ def evaluate(network, images, labels, batch_size=DEFAULT_BATCH_SIZE):
     num_batches = len(labels) // batch_size
     images = tf.reshape(images[: num_batches * batch_size], (num_batches, batch_size, 28, 28, 1))
     labels = tf.reshape(labels[: num_batches * batch_size], (num_batches, batch_size))
-    costs, accuracies = _evaluate_batches(network.parameters, images, labels, _activation(network))
+    costs, accuracies = _EVALUATE_BATCHES[_activation(network)](network.parameters, images, labels)
     return float(np.mean(costs.numpy())), float(np.mean(accuracies.numpy()))
 
 
@@ -163,9 +163,8 @@ def _compile_chunk(network, images, labels, batch_size):
             steps = np.arange(first, min(first + _MAX_CHUNK_STEPS, start + count))
             offsets = (steps * batch_size) % span if span > 0 else np.zeros_like(steps)
             rows = offsets[:, None] + np.arange(batch_size)  # (steps, batch_size) indices
-            chunk_costs, chunk_accuracies = _run_batches(
-                parameters, tf.constant(images[rows]), tf.constant(labels[rows]), learning_rate,
-                activation,
+            chunk_costs, chunk_accuracies = _RUN_BATCHES[activation](
+                parameters, tf.constant(images[rows]), tf.constant(labels[rows]), learning_rate
             )
             costs.append(chunk_costs)
             accuracies.append(chunk_accuracies)
@@ -181,9 +180,32 @@ _MAX_CHUNK_STEPS = 100
 # network, so a single trace serves every network of the course (no retracing per run).
 
 
-@tf.function(reduce_retracing=True)
-def _run_batches(parameters, batches_images, batches_labels, learning_rate, activation="relu"):
-    """One gradient-descent step per batch of a (steps, batch, 28, 28, 1) array, in order."""
+# One compiled function per activation (ConvNet's ``activation``), so that the ReLU networks'
+# traces never depend on whether a tanh network was trained before them.
+
+
+def _steps_function(activation):
+    def run_batches(parameters, batches_images, batches_labels, learning_rate):
+        """One gradient-descent step per batch of a (steps, batch, 28, 28, 1) array, in order."""
+        return _run_batches_with(activation, parameters, batches_images, batches_labels,
+                                 learning_rate)
+
+    return tf.function(run_batches, reduce_retracing=True)
+
+
+def _evaluation_function(activation):
+    def evaluate_batches(parameters, images, labels):
+        """Cost and accuracy of each batch of a (batches, batch, 28, 28, 1) array."""
+        return tf.map_fn(
+            lambda batch: _batch_cost_and_accuracy(parameters, batch[0], batch[1], activation),
+            (images, labels),
+            fn_output_signature=(tf.float32, tf.float32),
+        )
+
+    return tf.function(evaluate_batches, reduce_retracing=True)
+
+
+def _run_batches_with(activation, parameters, batches_images, batches_labels, learning_rate):
     count = tf.shape(batches_labels)[0]
     costs = tf.TensorArray(tf.float32, size=count)
     accuracies = tf.TensorArray(tf.float32, size=count)
@@ -200,14 +222,9 @@ def _run_batches(parameters, batches_images, batches_labels, learning_rate, acti
     return costs.stack(), accuracies.stack()
 
 
-@tf.function(reduce_retracing=True)
-def _evaluate_batches(parameters, images, labels, activation="relu"):
-    """Cost and accuracy of each batch of a (batches, batch, 28, 28, 1) array."""
-    return tf.map_fn(
-        lambda batch: _batch_cost_and_accuracy(parameters, batch[0], batch[1], activation),
-        (images, labels),
-        fn_output_signature=(tf.float32, tf.float32),
-    )
+_RUN_BATCHES = {activation: _steps_function(activation) for activation in ACTIVATIONS}
+_EVALUATE_BATCHES = {activation: _evaluation_function(activation) for activation in ACTIVATIONS}
+_run_batches, _evaluate_batches = _RUN_BATCHES["relu"], _EVALUATE_BATCHES["relu"]
 
 
 def _check_data(images, labels, batch_size, as_tensors=True):
