@@ -32,6 +32,9 @@ WEIGHT_SHAPES = {
 }
 CONV_LAYERS = ("layer1_conv", "layer2_conv", "layer3_conv", "layer4_conv")
 OUTPUT_NAMES = CONV_LAYERS + ("logits", "predictions")
+# The nonlinearity after each conv layer: the post's ReLU, or tanh (notebook 7: the activation
+# decides which initialization keeps the spread).
+ACTIVATIONS = {"relu": tf.nn.relu, "tanh": tf.nn.tanh}
 
 
 class ConvNet(tf.Module):
@@ -39,14 +42,17 @@ class ConvNet(tf.Module):
 
     Pass the weights by name (``layer1_weights=...`` .. ``layer5_weights=...``), each a
     ``tf.Variable`` (trained in place) or anything convertible to a float32 tensor of the shape
-    in :data:`WEIGHT_SHAPES` (wrapped in a new variable).
+    in :data:`WEIGHT_SHAPES` (wrapped in a new variable). ``activation`` is the nonlinearity
+    after each conv layer, one of :data:`ACTIVATIONS` (the post's ``"relu"`` by default).
     """
 
     def __init__(
         self, layer1_weights, layer2_weights, layer3_weights, layer4_weights, layer5_weights,
         batch_norm=False,
+        activation="relu",
     ):
         super().__init__(name="convnet")
+        self.activation = check_activation(activation)
         given = (layer1_weights, layer2_weights, layer3_weights, layer4_weights, layer5_weights)
         self.weights = {}
         self.biases = {}
@@ -63,7 +69,7 @@ class ConvNet(tf.Module):
             }
 
     @classmethod
-    def from_weights(cls, weights, batch_norm=False):
+    def from_weights(cls, weights, batch_norm=False, activation="relu"):
         """Build from a dict ``{"layer1": tensor, ..., "layer5": tensor}``."""
         missing = sorted(set(WEIGHT_SHAPES) - set(weights))
         extra = sorted(set(weights) - set(WEIGHT_SHAPES))
@@ -72,7 +78,8 @@ class ConvNet(tf.Module):
                 f"weights need exactly the keys {list(WEIGHT_SHAPES)}; "
                 f"missing {missing}, unexpected {extra}"
             )
-        return cls(*(weights[layer] for layer in WEIGHT_SHAPES), batch_norm=batch_norm)
+        return cls(*(weights[layer] for layer in WEIGHT_SHAPES), batch_norm=batch_norm,
+                   activation=activation)
 
     @property
     def batch_norm(self):
@@ -91,7 +98,8 @@ class ConvNet(tf.Module):
     def forward(self, images):
         """Every named output, as a dict of tensors (see :data:`OUTPUT_NAMES`; with BatchNorm
         also ``layer1_bn`` .. ``layer4_bn``)."""
-        return forward_pass(self.weights, self.biases, images, norms=self.norms)
+        return forward_pass(self.weights, self.biases, images, activation=self.activation,
+                            norms=self.norms)
 
     def logits(self, images):
         """Only the logits (what the loss needs)."""
@@ -115,22 +123,24 @@ class ConvNet(tf.Module):
         ])
 
 
-def forward_pass(weights, biases, images, norms=None):
+def forward_pass(weights, biases, images, activation="relu", norms=None):
     """The forward pass on ``{"layer1": ..., "layer5": ...}`` weights and biases.
 
     A plain function of its inputs, so that one compiled version serves every network.
+    ``activation`` names the nonlinearity after each conv layer (see :data:`ACTIVATIONS`);
     ``norms`` (``{"layer1": (gamma, beta), ...}``) puts a :func:`batch_norm` after each conv layer.
     """
     w, b = weights, biases
+    act = ACTIVATIONS[check_activation(activation)]
     outputs = {}
     outputs["layer1_conv"] = _conv(images, w["layer1"]) + b["layer1"]
-    hidden = tf.nn.relu(_normalized(outputs, "layer1", norms))
+    hidden = act(_normalized(outputs, "layer1", norms))
     outputs["layer2_conv"] = _conv(hidden, w["layer2"]) + b["layer2"]
-    hidden = _pool(tf.nn.relu(_normalized(outputs, "layer2", norms)))
+    hidden = _pool(act(_normalized(outputs, "layer2", norms)))
     outputs["layer3_conv"] = _conv(hidden, w["layer3"]) + b["layer3"]
-    hidden = tf.nn.relu(_normalized(outputs, "layer3", norms))
+    hidden = act(_normalized(outputs, "layer3", norms))
     outputs["layer4_conv"] = _conv(hidden, w["layer4"]) + b["layer4"]
-    hidden = _pool(tf.nn.relu(_normalized(outputs, "layer4", norms)))
+    hidden = _pool(act(_normalized(outputs, "layer4", norms)))
     flat = tf.reshape(hidden, (-1, WEIGHT_SHAPES["layer5"][0]))
     outputs["logits"] = tf.matmul(flat, w["layer5"]) + b["layer5"]
     outputs["predictions"] = tf.nn.softmax(outputs["logits"])
@@ -173,6 +183,13 @@ def _normalized(outputs, layer, norms):
         return values
     outputs[f"{layer}_bn"] = batch_norm(values, *norms[layer])
     return outputs[f"{layer}_bn"]
+
+
+def check_activation(activation):
+    """Return ``activation`` if it is one of :data:`ACTIVATIONS`, else raise a ValueError."""
+    if not isinstance(activation, str) or activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}")
+    return activation
 
 
 def check_images(images):

@@ -20,7 +20,7 @@ import tensorflow as tf
 from .checks import check_count, check_positive
 from .experiments import EXPERIMENTS
 from .initializers import check_scale, check_scheme, layer_weights
-from .network import CONV_LAYERS, WEIGHT_SHAPES, ConvNet
+from .network import CONV_LAYERS, WEIGHT_SHAPES, ConvNet, check_activation
 from .plots import finite_values, symmetric_limit
 from .stats import activation_stats, verdict
 from .training import train
@@ -36,7 +36,8 @@ class PlaygroundState:
 
     ``data`` is an :class:`~course_utils.data.MnistData` (default: the offline subset); its
     first ``batch_size`` test digits are the batch, its training digits what :meth:`train` uses.
-    ``layers`` is ``{layer: (scheme, scale)}``; ``version`` counts the changes applied.
+    ``layers`` is ``{layer: (scheme, scale)}``; ``activation`` the nonlinearity after each conv
+    layer ("relu", the post's, or "tanh"); ``version`` counts the changes applied.
     """
 
     def __init__(self, data=None, seed=0, batch_size=DEFAULT_BATCH, preset="proper"):
@@ -54,7 +55,7 @@ class PlaygroundState:
         self.version = 0
         self._unit_weights = {}  # (layer, scheme) -> unit-scale tensor for self.seed
         self.network = ConvNet.from_weights({layer: self._weights(layer) for layer in LAYERS})
-        self._forward = tf.function(self.network.forward)
+        self._forwards = {}  # activation -> compiled forward pass of self.network
         self._refresh(())
 
     def __repr__(self):
@@ -87,6 +88,18 @@ class PlaygroundState:
             raise ValueError(f"unknown preset {key!r}; choose one of {tuple(PRESETS)}")
         self.set_layers(PRESETS[key])
         self.learning_rate = EXPERIMENTS[key].learning_rate
+
+    @property
+    def activation(self):
+        """The nonlinearity after each conv layer: "relu" or "tanh"."""
+        return self.network.activation
+
+    def set_activation(self, activation):
+        """Put ``activation`` ("relu" or "tanh") after every conv layer; the weights stay."""
+        activation = check_activation(activation)
+        if activation != self.network.activation:
+            self.network.activation = activation
+            self._refresh(())
 
     def set_learning_rate(self, rate):
         """The learning rate :meth:`train` uses by default (a finite number > 0)."""
@@ -139,7 +152,7 @@ class PlaygroundState:
         """
         steps, rate = self.check_training(steps, learning_rate)
         network = ConvNet.from_weights({layer: tf.identity(self.network.weights[layer])
-                                        for layer in LAYERS})
+                                        for layer in LAYERS}, activation=self.activation)
         return train(network, self.data.train_images, self.data.train_labels, rate, steps,
                      batch_size=TRAIN_BATCH, record_every=1, progress=False, callback=on_step)
 
@@ -159,7 +172,11 @@ class PlaygroundState:
         """Reassign the weights of ``layers``, then rerun the batch and its summaries."""
         for layer in layers:
             self.network.weights[layer].assign(self._weights(layer))
-        self._outputs = {name: value.numpy() for name, value in self._forward(self.images).items()}
+        activation = self.network.activation
+        if activation not in self._forwards:  # the activation is fixed when a function is traced
+            self._forwards[activation] = tf.function(self.network.forward)
+        forward = self._forwards[activation]
+        self._outputs = {name: value.numpy() for name, value in forward(self.images).items()}
         self._stats = None
         self._conv_values = {name: _summary(self._outputs[name]) for name in CONV_LAYERS}
         self.version += 1

@@ -94,3 +94,23 @@ def format_stats_table(stats, fields=("min", "max", "mean", "std"), digits=3):
         cells = "".join(f"{format_number(summary[field], digits):>12}" for field in fields)
         lines.append(f"{name:<{width}}{cells}")
     return "\n".join(lines)
+
+
+SATURATION_THRESHOLD = 0.97
+
+
+def saturation_fraction(pre_activations, threshold=SATURATION_THRESHOLD):
+    """Fraction of the finite ``pre_activations`` z with ``|tanh(z)| > threshold``.
+
+    Such a tanh unit is *saturated*: its output is pinned near -1 or +1 and its derivative
+    ``1 - tanh(z)**2`` is below ``1 - threshold**2`` (0.059 for 0.97), so it passes back almost
+    no gradient. NaN if there is no finite value.
+    """
+    if not 0 < threshold < 1:
+        raise ValueError(f"threshold must be between 0 and 1, got {threshold!r}")
+    values = np.asarray(pre_activations).ravel()
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return float("nan")
+    # |tanh(z)| > t  <=>  |z| > artanh(t): no tanh of millions of values needed
+    return float(np.mean(np.abs(finite) > np.arctanh(threshold)))

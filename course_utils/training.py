@@ -144,16 +144,24 @@ def evaluate(network, images, labels, batch_size=DEFAULT_BATCH_SIZE, precision="
     num_batches = len(labels) // batch_size
     images = tf.reshape(images[: num_batches * batch_size], (num_batches, batch_size, 28, 28, 1))
     labels = tf.reshape(labels[: num_batches * batch_size], (num_batches, batch_size))
-    costs, accuracies = _evaluate_batches(network.parameters, images, labels, compute_dtype)
+    costs, accuracies = _evaluate_batches(network.parameters, images, labels, compute_dtype,
+                                          _activation(network))
     return float(np.mean(costs.numpy())), float(np.mean(accuracies.numpy()))
 
 
-def _batch_cost_and_accuracy(parameters, images, labels, compute_dtype=tf.float32):
+def _activation(network):
+    """The network's nonlinearity (a plain string: each one gets its own compiled trace)."""
+    return getattr(network, "activation", "relu")
+
+
+def _batch_cost_and_accuracy(parameters, images, labels, compute_dtype=tf.float32,
+                             activation="relu"):
     if compute_dtype != tf.float32:  # bfloat16: the casts' gradients come back as float32
         parameters = [tf.cast(parameter, compute_dtype) for parameter in parameters]
         images = tf.cast(images, compute_dtype)
     weights, biases, norms = split_parameters(parameters)
-    logits = tf.cast(forward_pass(weights, biases, images, norms=norms)["logits"], tf.float32)
+    logits = forward_pass(weights, biases, images, activation=activation, norms=norms)["logits"]
+    logits = tf.cast(logits, tf.float32)
     cost = tf.reduce_mean(
         tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
     )
@@ -170,6 +178,7 @@ def _compile_chunk(network, images, labels, batch_size, compute_dtype=tf.float32
     compiled function's graph until Python's cycle collector ran) is never made.
     """
     parameters = network.parameters
+    activation = _activation(network)
     span = len(labels) - batch_size
 
     def run_chunk(start, count, learning_rate):
@@ -181,7 +190,7 @@ def _compile_chunk(network, images, labels, batch_size, compute_dtype=tf.float32
             rows = offsets[:, None] + np.arange(batch_size)  # (steps, batch_size) indices
             chunk_costs, chunk_accuracies = _run_batches(
                 parameters, tf.constant(images[rows]), tf.constant(labels[rows]), learning_rate,
-                compute_dtype,
+                compute_dtype, activation,
             )
             costs.append(chunk_costs)
             accuracies.append(chunk_accuracies)
@@ -199,10 +208,11 @@ _MAX_CHUNK_STEPS = 100
 
 @tf.function(reduce_retracing=True)
 def _run_batches(parameters, batches_images, batches_labels, learning_rate,
-                 compute_dtype=tf.float32):
+                 compute_dtype=tf.float32, activation="relu"):
     """One gradient-descent step per batch of a (steps, batch, 28, 28, 1) array, in order.
 
-    ``compute_dtype`` (a Python value: one trace per precision) is the forward pass's dtype.
+    ``compute_dtype`` and ``activation`` are Python values: one trace per precision and per
+    nonlinearity, so a ReLU network's trace never depends on a tanh network trained before it.
     """
     count = tf.shape(batches_labels)[0]
     costs = tf.TensorArray(tf.float32, size=count)
@@ -210,7 +220,7 @@ def _run_batches(parameters, batches_images, batches_labels, learning_rate,
     for i in tf.range(count):
         with tf.GradientTape() as tape:
             cost, accuracy = _batch_cost_and_accuracy(
-                parameters, batches_images[i], batches_labels[i], compute_dtype
+                parameters, batches_images[i], batches_labels[i], compute_dtype, activation
             )
         gradients = tape.gradient(cost, parameters)
         for variable, gradient in zip(parameters, gradients):
@@ -221,10 +231,11 @@ def _run_batches(parameters, batches_images, batches_labels, learning_rate,
 
 
 @tf.function(reduce_retracing=True)
-def _evaluate_batches(parameters, images, labels, compute_dtype=tf.float32):
+def _evaluate_batches(parameters, images, labels, compute_dtype=tf.float32, activation="relu"):
     """Cost and accuracy of each batch of a (batches, batch, 28, 28, 1) array."""
     return tf.map_fn(
-        lambda batch: _batch_cost_and_accuracy(parameters, batch[0], batch[1], compute_dtype),
+        lambda batch: _batch_cost_and_accuracy(parameters, batch[0], batch[1], compute_dtype,
+                                               activation),
         (images, labels),
         fn_output_signature=(tf.float32, tf.float32),
     )

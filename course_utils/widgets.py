@@ -1,7 +1,8 @@
 """The playground's view: ipywidgets controls linked to a :class:`PlaygroundState`.
 
 :class:`Playground` is an ipywidgets box. Each of the five weight tensors gets a scheme dropdown
-(N(0, 1), He, Xavier, ...) and a scale slider; three buttons load the post's experiments. Every
+(N(0, 1), He, Xavier, ...) and a scale slider; three buttons load the post's experiments, and a
+switch puts ReLU (the post's) or tanh after the conv layers. Every
 change is applied to the state (:mod:`course_utils.playground`, which holds the weights, runs the
 forward pass and judges the outputs), then the view redraws, for the state's batch of digits:
 
@@ -38,6 +39,7 @@ LEARNING_RATE_RANGE = (1e-7, 1.0)
 DEFAULT_TRAIN_STEPS = 30
 TRAIN_CHUNK = 10  # steps between two updates of the progress bar and the curve
 SHOWN_DIGITS = 8  # rows of the logits / predictions table
+ACTIVATION_OPTIONS = (("ReLU", "relu"), ("tanh", "tanh"))  # (label, ConvNet activation)
 ERROR = "<span style='color:#b00020'>{}</span>"
 
 
@@ -46,8 +48,9 @@ class Playground(widgets.VBox):
 
     The arguments are :class:`~course_utils.playground.PlaygroundState`'s, plus ``dpi`` for
     the pictures. ``state`` is the state, ``training`` the train controls (:class:`Trainer`);
-    for code and tests there are also ``controls[layer]["scheme" | "scale"]``,
-    :meth:`set_layer`, :meth:`apply_preset`, ``message.value`` and ``redraw_count``.
+    for code and tests there are also ``controls[layer]["scheme" | "scale"]``, ``activation``
+    (the ReLU / tanh switch), :meth:`set_layer`, :meth:`set_activation`, :meth:`apply_preset`,
+    ``message.value`` and ``redraw_count``.
     """
 
     def __init__(self, data=None, seed=0, batch_size=DEFAULT_BATCH, preset="proper", dpi=80):
@@ -69,12 +72,19 @@ class Playground(widgets.VBox):
             tooltips=["one x-range for all four layers", "each layer its own x-range"],
             style={"button_width": "90px"})
         self.histogram_scale.observe(lambda _change: self._draw(), names="value")
+        self.activation = widgets.ToggleButtons(
+            options=ACTIVATION_OPTIONS, value=self.state.activation, description="activation",
+            tooltips=["ReLU after each conv layer (the post's network)",
+                      "tanh after each conv layer (notebook 7)"],
+            style={"button_width": "70px"})
+        self.activation.observe(self._on_activation, names="value")
         self.verdict, self.message, self.logits_table = (widgets.HTML() for _ in range(3))
         self.histogram_image = widgets.Image(format="png")
         self.training = Trainer(self.state, dpi)
         self.children = [
             widgets.HTML("<b>Presets</b> (the post's three experiments):"),
-            widgets.HBox(list(self.preset_buttons.values())), rows, self.verdict, self.message,
+            widgets.HBox(list(self.preset_buttons.values())), self.activation, rows, self.verdict,
+            self.message,
             self.histogram_scale, self.histogram_image, self.logits_table, self.training,
         ]
         self._show_state()
@@ -104,6 +114,10 @@ class Playground(widgets.VBox):
         """Load one of the post's experiments ("large", "small", "proper") and redraw once."""
         return self._apply(functools.partial(self.state.apply_preset, key))
 
+    def set_activation(self, activation):
+        """Put "relu" or "tanh" after every conv layer and redraw; False (and a message) if bad."""
+        return self._apply(functools.partial(self.state.set_activation, activation), "activation")
+
     def _apply(self, change, about=None):
         try:
             change()
@@ -120,6 +134,7 @@ class Playground(widgets.VBox):
             for layer, (scheme, scale) in self.state.layers.items():
                 self.controls[layer]["scheme"].value = scheme
                 self.controls[layer]["scale"].value = scale
+            self.activation.value = self.state.activation
         self.training.show_learning_rate()
 
     def _draw(self):
@@ -143,6 +158,10 @@ class Playground(widgets.VBox):
             yield
         finally:
             self._quiet = quiet
+
+    def _on_activation(self, change):
+        if not self._quiet:
+            self.set_activation(change["new"])
 
     def _on_control(self, layer, change):
         if not self._quiet:

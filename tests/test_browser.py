@@ -3,8 +3,9 @@
 It starts JupyterLab in a subprocess (a free port, a random token, no browser of its own, the
 repository as root, throw-away settings with autosave off), opens notebooks/05_playground.ipynb
 in Debian's Chromium through Playwright, runs all cells from the Run menu, checks that the
-widgets render, then picks another scheme, drags a scale slider and flips the histogram
-x-scale, checking that the histogram picture changes each time; then loads the He + Xavier
+widgets render, then picks another scheme, drags a scale slider, flips the histogram
+x-scale and switches the activation to tanh and back to ReLU, checking that the histogram
+picture changes each time; then loads the He + Xavier
 preset, presses "train" and checks that the controls still answer while it trains and that the
 training curve appears. A screenshot is saved to a temporary folder and its path printed
 (``pytest -s`` shows it); on a failure, a screenshot of the page as it was is saved beside it.
@@ -230,12 +231,21 @@ def test_the_playground_renders_and_redraws_in_jupyterlab(sync_playwright, jupyt
             after_toggle = _wait_for_new_picture(page, picture, after_slider)
             assert after_toggle["png"] != after_slider["png"]
 
-            # 4. Back to the He + Xavier preset (the weights above would make training diverge).
+            # 4. tanh instead of ReLU after the conv layers (notebook 7), then ReLU again.
+            toggles = playground.locator(".widget-toggle-buttons button")
+            toggles.filter(has_text="tanh").click()
+            after_tanh = _wait_for_new_picture(page, picture, after_toggle)
+            assert after_tanh["png"] != after_toggle["png"]
+            toggles.filter(has_text="ReLU").click()
+            after_relu = _wait_for_new_picture(page, picture, after_tanh)
+            assert page.get_by_text("not applied").count() == 0
+
+            # 5. Back to the He + Xavier preset (the weights above would make training diverge).
             playground.locator("button", has_text="He (conv) + Xavier").click()
-            after_preset = _wait_for_new_picture(page, picture, after_toggle)
+            after_preset = _wait_for_new_picture(page, picture, after_relu)
             assert "healthy" in playground.inner_text()
 
-            # 5. Train in the background; the controls still answer meanwhile.
+            # 6. Train in the background; the controls still answer meanwhile.
             playground.locator("button", has_text="train").click()
             playground.locator("button", has_text="stop").wait_for()
             playground.locator(".widget-dropdown select").nth(2).select_option(label="LeCun")

@@ -113,3 +113,33 @@ def test_images_of_the_wrong_shape_are_refused():
     message = r"images must have shape \(N, 28, 28, 1\), got \(2, 28, 28\)"
     with pytest.raises(ValueError, match=message):
         network.outputs(np.zeros((2, 28, 28), np.float32))
+
+
+def test_tanh_activation_puts_tanh_after_every_conv_layer(digits):
+    weights = normal_weights(scale=0.1)
+    relu_outputs = ConvNet.from_weights(weights).outputs(digits[:2])
+    tanh_net = ConvNet.from_weights(weights, activation="tanh")
+    assert tanh_net.activation == "tanh"
+    outputs = tanh_net.outputs(digits[:2])
+    # layer1 sees the images, so it is the same; layer2 sees tanh(layer1_conv), not its ReLU
+    np.testing.assert_allclose(outputs["layer1_conv"], relu_outputs["layer1_conv"], rtol=1e-6)
+    expected = tf.nn.conv2d(tf.tanh(outputs["layer1_conv"]), weights["layer2"], 1, "SAME")
+    np.testing.assert_allclose(outputs["layer2_conv"], expected, rtol=1e-4, atol=1e-5)
+    pooled = tf.nn.max_pool2d(tf.tanh(outputs["layer4_conv"]), 2, 2, "SAME")
+    expected_logits = tf.reshape(pooled, (2, -1)) @ weights["layer5"]
+    np.testing.assert_allclose(outputs["logits"], expected_logits, rtol=1e-4, atol=1e-5)
+    assert not np.allclose(outputs["layer2_conv"], relu_outputs["layer2_conv"])
+
+
+def test_relu_is_the_default_activation(digits):
+    weights = normal_weights(scale=0.1)
+    network = ConvNet.from_weights(weights)
+    assert network.activation == "relu"
+    explicit = ConvNet.from_weights(weights, activation="relu").outputs(digits[:2])
+    np.testing.assert_array_equal(network.outputs(digits[:2])["logits"], explicit["logits"])
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "ReLU", None, 1])
+def test_unknown_activation_is_refused(activation):
+    with pytest.raises(ValueError, match="activation must be one of"):
+        ConvNet.from_weights(normal_weights(), activation=activation)

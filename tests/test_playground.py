@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from course_utils import playground as playground_module
 from course_utils.experiments import EXPERIMENTS, run_experiment
@@ -182,3 +183,41 @@ def test_constructor_checks_and_repr(subset):
                           ({"preset": "huge"}, ValueError)):
         with pytest.raises(error):
             PlaygroundState(subset, **kwargs)
+
+
+def test_the_activation_switch_runs_the_same_weights_through_tanh(state, subset):
+    relu_outputs = state.outputs()
+    version = state.version
+    state.set_activation("tanh")
+    assert state.activation == "tanh" and state.version == version + 1
+    expected = ConvNet.from_weights(state.weights(), activation="tanh").outputs(state.images)
+    for name in OUTPUT_NAMES:
+        np.testing.assert_allclose(state.outputs()[name], expected[name], rtol=1e-4, atol=1e-5)
+    assert not np.allclose(state.outputs()["layer2_conv"], relu_outputs["layer2_conv"])
+    state.set_activation("tanh")  # no change, no refresh
+    assert state.version == version + 1
+    state.set_activation("relu")  # and back: the ReLU outputs again
+    np.testing.assert_allclose(state.outputs()["logits"], relu_outputs["logits"], rtol=1e-5)
+
+
+def test_tanh_training_trains_a_tanh_copy(state, subset):
+    state.set_activation("tanh")
+    history = state.train(steps=1, learning_rate=1e-30)  # the weights do not move
+    images, labels = subset.train_images[:100], subset.train_labels[:100]  # the first batch
+
+    def cost(activation):
+        logits = ConvNet.from_weights(state.weights(), activation=activation).logits(images)
+        return float(tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
+            labels=labels.astype(np.int32), logits=logits)))
+
+    assert history.costs[0] == pytest.approx(cost("tanh"), rel=1e-4)
+    assert abs(cost("tanh") - cost("relu")) > 1e-3
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "ReLU", None])
+def test_a_bad_activation_raises_and_changes_nothing(state, activation):
+    outputs, version = state.outputs(), state.version
+    with pytest.raises(ValueError, match="activation must be one of"):
+        state.set_activation(activation)
+    assert state.activation == "relu" and state.version == version
+    np.testing.assert_array_equal(state.outputs()["logits"], outputs["logits"])

@@ -12,6 +12,7 @@ from course_utils.stats import (
     activation_stats,
     format_number,
     format_stats_table,
+    saturation_fraction,
     std_ratio,
     summarize,
     verdict,
@@ -105,3 +106,24 @@ def test_stats_table_has_a_row_per_output():
     assert lines[0].split() == ["min", "max", "mean", "std"]
     assert lines[1].split() == ["layer1_conv", "-1", "1", "0", "1"]
     assert len(lines) == 3
+
+
+def test_saturation_fraction_counts_abs_tanh_above_the_threshold():
+    values = np.array([0.0, 1.0, -2.0, 2.1, -2.1, 5.0, np.inf, np.nan], dtype=np.float32)
+    # tanh(2.0) = 0.964 (not saturated), tanh(2.1) = 0.970 (> 0.97 just), inf/NaN left out
+    assert math.tanh(2.0) < 0.97 < math.tanh(2.1)
+    assert saturation_fraction(values) == pytest.approx(3 / 6)
+    assert saturation_fraction(values, threshold=0.5) == pytest.approx(5 / 6)
+    assert math.isnan(saturation_fraction(np.array([np.nan])))
+
+
+@given(arrays(np.float64, st.integers(1, 50), elements=finite_floats))
+def test_saturation_fraction_agrees_with_tanh(values):
+    expected = float(np.mean(np.abs(np.tanh(values)) > 0.97))
+    assert saturation_fraction(values) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("threshold", [0, 1, -0.5, 1.5])
+def test_saturation_threshold_must_be_between_0_and_1(threshold):
+    with pytest.raises(ValueError, match="threshold"):
+        saturation_fraction(np.zeros(3), threshold=threshold)

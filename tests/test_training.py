@@ -5,6 +5,7 @@ import pytest
 import tensorflow as tf
 
 from course_utils.experiments import EXPERIMENTS
+from course_utils.network import ConvNet
 from course_utils.plots import plot_history
 from course_utils.training import evaluate, set_seed, train
 
@@ -161,3 +162,17 @@ def test_set_seed_refuses_bad_seeds():
     with pytest.raises(TypeError, match="seed must be an integer"):
         set_seed("1")
     tf.random.uniform(())  # still usable afterwards
+
+
+def test_training_and_evaluation_use_the_networks_activation(small_train):
+    images, labels = small_train
+    weights = EXPERIMENTS["proper"].create_weights(0)
+    network = ConvNet.from_weights(weights, activation="tanh")
+    expected = manual_cost_and_accuracy(network, images[:100], labels[:100])
+    relu_cost, _ = manual_cost_and_accuracy(ConvNet.from_weights(weights), images[:100],
+                                            labels[:100])
+    assert abs(expected[0] - relu_cost) > 1e-3  # the two activations give different costs
+    history = train(network, images, labels, learning_rate=1e-30, steps=1, progress=False)
+    assert history.costs[0] == pytest.approx(expected[0], rel=1e-4)
+    cost, _ = evaluate(network, images[:100], labels[:100])
+    assert cost == pytest.approx(expected[0], rel=1e-4)

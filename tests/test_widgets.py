@@ -200,3 +200,23 @@ def test_divergent_training_stops_with_a_message(playground):
     history = playground.training.train(steps=3, learning_rate=1.0)
     assert history.diverged_at is not None
     assert "training stopped" in playground.training.status.value
+
+
+def test_the_activation_switch_reaches_the_state_and_redraws(playground):
+    assert playground.activation.value == "relu" == playground.state.activation
+    assert [value for _, value in playground.activation.options] == ["relu", "tanh"]
+    picture, logits, count = (playground.histogram_image.value, playground.logits_table.value,
+                              playground.redraw_count)
+    playground.activation.value = "tanh"  # what a click on the tanh button does
+    assert playground.state.activation == "tanh"
+    assert playground.redraw_count == count + 1
+    assert playground.histogram_image.value != picture
+    assert playground.logits_table.value != logits
+    playground.apply_preset("large")  # a preset keeps the activation
+    assert playground.state.activation == "tanh" == playground.activation.value
+
+
+def test_a_bad_activation_shows_a_message(playground):
+    assert playground.set_activation("sigmoid") is False
+    assert "activation must be one of" in playground.message.value
+    assert playground.state.activation == "relu" == playground.activation.value

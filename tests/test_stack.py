@@ -1,0 +1,78 @@
+import math
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from course_utils.stack import stack_spreads
+
+
+def gaussian_weights(widths, variance, seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal((n_in, n_out)) * math.sqrt(variance(n_in, n_out))
+            for n_in, n_out in zip(widths[:-1], widths[1:])]
+
+
+def tape_spreads(weights, inputs, activation, top_gradient):
+    """The same quantities with TensorFlow's autodiff, as a reference."""
+    act = {"relu": tf.nn.relu, "tanh": tf.tanh}[activation]
+    hidden = tf.constant(inputs)
+    pre_activations = []
+    with tf.GradientTape() as tape:
+        for matrix in weights:
+            z = hidden @ tf.constant(matrix)
+            tape.watch(z)
+            pre_activations.append(z)
+            hidden = act(z)
+        loss = tf.reduce_sum(pre_activations[-1] * top_gradient)
+    gradients = tape.gradient(loss, pre_activations)
+    return [float(tf.math.reduce_std(z)) for z in pre_activations], [
+        float(tf.math.reduce_std(g)) for g in gradients]
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_forward_and_backward_match_autodiff(activation):
+    widths = [32, 16, 48, 8]
+    weights = gaussian_weights(widths, lambda n_in, n_out: 1.5 / n_in)
+    inputs = np.random.default_rng(1).standard_normal((20, 32))
+    spreads = stack_spreads(weights, inputs, activation, seed=7)
+    top_gradient = np.random.default_rng(7).standard_normal((20, 8))
+    forward, backward = tape_spreads(weights, inputs, activation, top_gradient)
+    np.testing.assert_allclose(spreads.forward_std, forward, rtol=1e-10)
+    np.testing.assert_allclose(spreads.backward_std, backward, rtol=1e-10)
+    assert spreads.forward_std.shape == spreads.backward_std.shape == (3,)
+    assert spreads.saturation.shape == (3,)
+
+
+def test_he_fan_in_keeps_the_forward_spread_and_fan_out_the_backward():
+    widths = [512, 128] * 4 + [512]
+    inputs = np.random.default_rng(0).standard_normal((400, 512))
+    fan_in = stack_spreads(gaussian_weights(widths, lambda n_in, n_out: 2 / n_in), inputs)
+    fan_out = stack_spreads(gaussian_weights(widths, lambda n_in, n_out: 2 / n_out), inputs)
+    # fan_in: forward factor 1 per layer; backward factor sqrt(n_out / n_in): the top layer
+    # maps 128 to 512 units, so the gradient below it is twice as wide
+    assert np.all(np.abs(np.log(fan_in.forward_std / math.sqrt(2))) < math.log(1.3))
+    assert fan_in.backward_std[-2] / fan_in.backward_std[-1] == pytest.approx(2, rel=0.2)
+    assert np.all(np.abs(np.log(fan_out.backward_std)) < math.log(1.3))
+    # fan_out: forward factor sqrt(n_in / n_out): layer 2 maps 128 to 512 units, so 1/2
+    assert fan_out.forward_std[1] / fan_out.forward_std[0] == pytest.approx(0.5, rel=0.2)
+
+
+def test_saturation_is_measured_on_the_pre_activations():
+    weights = [np.eye(4) * 3.0, np.eye(4) * 0.01]
+    inputs = np.ones((2, 4))
+    spreads = stack_spreads(weights, inputs, "tanh")
+    # layer 1: z = 3 -> |tanh| = 0.995 saturated; layer 2: z = 0.01 * tanh(3) -> not
+    np.testing.assert_array_equal(spreads.saturation, [1.0, 0.0])
+
+
+def test_bad_shapes_and_activation_are_refused():
+    inputs = np.zeros((3, 4))
+    with pytest.raises(ValueError, match=r"layer 2's weights must have shape \(5, n\)"):
+        stack_spreads([np.zeros((4, 5)), np.zeros((4, 2))], inputs)
+    with pytest.raises(ValueError, match="inputs must have shape"):
+        stack_spreads([np.zeros((4, 5))], np.zeros(4))
+    with pytest.raises(ValueError, match="at least one"):
+        stack_spreads([], inputs)
+    with pytest.raises(ValueError, match="activation must be one of"):
+        stack_spreads([np.zeros((4, 5))], inputs, activation="sigmoid")
