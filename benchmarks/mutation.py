@@ -211,7 +211,6 @@ def main(argv=None):
     workdir = scratch / "repo"
     shutil.copytree(ROOT, workdir, ignore=shutil.ignore_patterns(
         ".git", ".venv*", "__pycache__", "runs", "*.ipynb", ".ipynb_checkpoints"))
-    rng = random.Random(args.seed)
     outcomes = []
     try:
         for module in args.modules:
@@ -223,6 +222,7 @@ def main(argv=None):
                 continue
             timeout = 3 * seconds + 60
             candidates = mutations(source)
+            rng = random.Random(f"{args.seed}-{module}")  # the same draw whatever else runs
             chosen = sorted(rng.sample(candidates, min(args.per_module, len(candidates))))
             print(f"{module}: {len(candidates)} mutants, {len(chosen)} drawn; "
                   f"clean run {seconds:.0f} s", flush=True)
