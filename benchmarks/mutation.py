@@ -190,6 +190,8 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--modules", nargs="*", default=list(TESTS))
     parser.add_argument("--json", type=Path, help="write every mutant's outcome here")
+    parser.add_argument("--mutants", nargs="*", default=None, metavar="MODULE:LINE:MUTATION",
+                        help="run exactly these (e.g. 'stats:13:constant 25 -> 26'), no sample")
     args = parser.parse_args(argv)
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -211,10 +213,11 @@ def main(argv=None):
     workdir = scratch / "repo"
     shutil.copytree(ROOT, workdir, ignore=shutil.ignore_patterns(
         ".git", ".venv*", "__pycache__", "runs", "*.ipynb", ".ipynb_checkpoints"))
-    rng = random.Random(args.seed)
     outcomes = []
+    wanted = [spec.split(":", 2) for spec in args.mutants or []]
+    modules = list(dict.fromkeys(module for module, _, _ in wanted)) if wanted else args.modules
     try:
-        for module in args.modules:
+        for module in modules:
             path = workdir / "course_utils" / f"{module}.py"
             source = path.read_text()
             code, seconds = run_tests(workdir, TESTS[module], timeout=1800)
@@ -223,7 +226,11 @@ def main(argv=None):
                 continue
             timeout = 3 * seconds + 60
             candidates = mutations(source)
+            rng = random.Random(f"{args.seed}-{module}")  # the same draw whatever else runs
             chosen = sorted(rng.sample(candidates, min(args.per_module, len(candidates))))
+            if wanted:
+                chosen = [candidate for candidate in candidates
+                          if [module, str(candidate[0]), candidate[1]] in wanted]
             print(f"{module}: {len(candidates)} mutants, {len(chosen)} drawn; "
                   f"clean run {seconds:.0f} s", flush=True)
             for line, description, how in chosen:

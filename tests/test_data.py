@@ -34,6 +34,11 @@ def test_subset_train_and_test_are_disjoint(subset):
     assert not any(image.tobytes() in train for image in subset.test_images)
 
 
+def test_the_default_split_is_seed_0(subset):
+    # the notebooks' SEED = 0 and the README's figures use it
+    np.testing.assert_array_equal(load_mnist().train_labels, subset.train_labels)
+
+
 def test_subset_split_depends_only_on_the_seed():
     first, again, other = load_mnist(seed=3), load_mnist(seed=3), load_mnist(seed=4)
     np.testing.assert_array_equal(first.train_labels, again.train_labels)

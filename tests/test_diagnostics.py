@@ -108,4 +108,7 @@ def test_plots(reports):
                                "b": dict.fromkeys(CONV_LAYERS, 0.0)})
     heights = sorted(patch.get_height() for patch in fig.axes[0].patches)
     assert heights == [0.0] * 4 + [50.0] * 4
+    # each layer's label sits under the middle of its group of two bars (0.4 wide each)
+    centres = [patch.get_x() + patch.get_width() for patch in fig.axes[0].patches[:4]]
+    np.testing.assert_allclose(fig.axes[0].get_xticks(), centres)
     plt.close(fig)

@@ -4,15 +4,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from course_utils.initializers import (
     SCHEMES,
     TF1_TRUNCATION_FACTOR,
     TRUNCATED_NORMAL_STDDEV,
+    draw_weights,
     expected_stddev,
     fan_in_fan_out,
     he_stddev,
     initial_weights,
+    layer_weights,
     lecun_stddev,
     xavier_limit,
     xavier_stddev,
@@ -150,3 +153,52 @@ def test_scale_multiplies_the_stddev(scheme, scale):
     assert expected_stddev(scheme, shape, scale) == pytest.approx(
         scale * expected_stddev(scheme, shape)
     )
+
+
+SHAPES = list(WEIGHT_SHAPES.values())
+
+
+def test_normal_layer_weights_are_the_posts_sequence_of_draws():
+    tf.random.set_seed(4)
+    recipe = [tf.random.normal(shape) for shape in SHAPES]
+    for index in (0, 2, 4):
+        np.testing.assert_array_equal(layer_weights("normal", SHAPES, index, seed=4).numpy(),
+                                      recipe[index].numpy())
+    np.testing.assert_array_equal(layer_weights("normal", SHAPES, 1, seed=4, scale=0.01).numpy(),
+                                  (recipe[1] * 0.01).numpy())
+
+
+def test_other_schemes_take_the_keras_initializer_seeded_by_layer_number():
+    he = tf.keras.initializers.HeNormal(seed=4 + 2)(SHAPES[1])  # layer2: seed + 2
+    np.testing.assert_array_equal(layer_weights("he", SHAPES, 1, seed=4).numpy(), he.numpy())
+    glorot = tf.keras.initializers.GlorotUniform(seed=4 + 5)(SHAPES[4])
+    np.testing.assert_array_equal(layer_weights("xavier", SHAPES, 4, seed=4, scale=3.0).numpy(),
+                                  (glorot * 3.0).numpy())
+
+
+def test_draw_weights_is_layer_weights_for_each_layer_in_order():
+    specs = {"layer1": ("normal", 1.0), "layer2": ("he", 2.0), "layer3": ("lecun", 1.0),
+             "layer4": ("normal", 0.5), "layer5": ("zeros", 1.0)}
+    drawn = draw_weights(specs, WEIGHT_SHAPES, seed=1)
+    assert list(drawn) == list(WEIGHT_SHAPES)
+    for index, (layer, (scheme, scale)) in enumerate(specs.items()):
+        np.testing.assert_array_equal(drawn[layer].numpy(),
+                                      layer_weights(scheme, SHAPES, index, 1, scale).numpy())
+    with pytest.raises(ValueError, match="specs must name the layers"):
+        draw_weights(dict(reversed(specs.items())), WEIGHT_SHAPES)
+
+
+def test_layer_weights_checks_its_index():
+    with pytest.raises(TypeError, match="index must be an integer"):
+        layer_weights("he", SHAPES, 1.0)
+    with pytest.raises(TypeError, match="index must be an integer"):
+        layer_weights("he", SHAPES, True)
+    for index in (-1, 5):
+        with pytest.raises(ValueError, match="index must be in 0 .. 4"):
+            layer_weights("he", SHAPES, index)
+
+
+def test_the_normal_draw_of_initial_weights_is_stateless_and_seeded():
+    expected = tf.random.stateless_normal((4, 3), seed=[7, 0]) * 2.0
+    np.testing.assert_array_equal(initial_weights("normal", (4, 3), 2.0, seed=7).numpy(),
+                                  expected.numpy())

@@ -178,6 +178,8 @@ def test_training_settings_are_checked(state):
 def test_constructor_checks_and_repr(subset):
     assert repr(PlaygroundState(subset, seed=2, batch_size=3)) == (
         "PlaygroundState(seed=2, batch=3 digits)")
+    one = PlaygroundState(subset, batch_size=1)  # a single digit is a batch too
+    assert one.outputs()["logits"].shape == (1, 10)
     for kwargs, error in (({"seed": -1}, ValueError), ({"seed": 1.0}, TypeError),
                           ({"batch_size": 0}, ValueError), ({"batch_size": 10**6}, ValueError),
                           ({"preset": "huge"}, ValueError)):
