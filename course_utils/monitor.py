@@ -197,32 +197,51 @@ def format_record(record, field, digits=2):
     return "  ".join(f"{name} {value:.{digits}g}" for name, value in values.items())
 
 
-def plot_dashboard(recorders, field="update_ratio", title=None, axes=None, reference=1e-3):
+def plot_dashboard(recorders, field="update_ratio", title=None, axes=None, reference=1e-3,
+                   diverged=None, titles=True, last_step=None):
     """log10 of a per-layer ``field`` over steps, one line per layer, one panel per run.
 
     ``recorders`` is ``{label: Recorder}``. For the update ratio a dashed line marks CS231n's
-    1e-3 (``reference=None`` for none). Returns the figure.
+    1e-3 (``reference=None`` for none). ``diverged`` (optional) is ``{label: step}`` for runs
+    whose cost became inf or NaN: a red dotted vertical line marks that step. ``titles=False``
+    leaves the panels untitled (for a second row under titled ones); ``last_step`` sets the
+    right end of every x-axis (by default the largest recorded or diverged step). Returns the
+    figure.
     """
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     if axes is None:
         fig, axes = plt.subplots(1, len(recorders), figsize=(3.6 * len(recorders), 3.2),
                                  sharey=True, layout="constrained", squeeze=False)
         axes = axes[0]
     fig = axes[0].figure
+    diverged = {} if diverged is None else diverged
     labels = {"update_ratio": "log10(lr * std(grad) / std(w))",
               "gradient_std": "log10 std(gradient)",
               "activation_std": "log10 std(pre-activation)"}
+    if last_step is None:
+        last_step = max([max(recorder.steps) for recorder in recorders.values()]
+                        + [step for step in diverged.values() if step is not None])
     for ax, (label, recorder) in zip(axes, recorders.items()):
         for name, values in recorder.series(field).items():
             with np.errstate(divide="ignore", invalid="ignore"):
-                ax.plot(recorder.steps, np.log10(values), "o-", markersize=3, label=name)
+                ax.plot(recorder.steps, np.log10(values), "o-", markersize=4, label=name)
         if reference is not None and field == "update_ratio":
             ax.axhline(np.log10(reference), color="black", linestyle="--", linewidth=1)
-        ax.set(title=label, xlabel="training step")
+        if diverged.get(label) is not None:
+            ax.axvline(diverged[label], color="red", linestyle=":", linewidth=1.5,
+                       label=f"cost inf/NaN (step {diverged[label]})")
+            ax.legend(fontsize=7, loc="best")
+        ax.set_xlim(-0.05 * max(last_step, 1), 1.05 * max(last_step, 1))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set(xlabel="training step")
+        if titles:
+            ax.set_title(label)
         ax.grid(True, alpha=0.3)
     axes[0].set_ylabel(labels.get(field, f"log10 {field}"))
-    axes[-1].legend(fontsize=7, loc="best")
+    if axes[-1].get_legend() is None:
+        axes[-1].legend(fontsize=7, loc="best")
     if title:
         fig.suptitle(title)
     return fig
