@@ -39,10 +39,10 @@ def test_bfloat16_casts_weights_biases_and_images_and_returns_a_float32_cost(mon
     seen = {}
     real_forward_pass = training.forward_pass
 
-    def spy(weights, biases, images):
+    def spy(weights, biases, images, **options):
         seen["dtypes"] = {w.dtype for w in weights.values()} | {b.dtype for b in biases.values()}
         seen["images"] = images.dtype
-        outputs = real_forward_pass(weights, biases, images)
+        outputs = real_forward_pass(weights, biases, images, **options)
         seen["logits"] = outputs["logits"].dtype
         return outputs
 

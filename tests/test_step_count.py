@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import nbformat
+import numpy as np
 import pytest
 
 from course_utils.experiments import EXPERIMENTS
@@ -72,7 +73,10 @@ def test_counting_does_not_change_what_is_computed(counted_child, subset):
     network = EXPERIMENTS["proper"].create_network(0)
     history = train(network, subset.train_images[:300], subset.train_labels[:300], 1e-2, 3,
                     record_every=1, progress=False)
-    assert printed["costs"] == history.costs  # op determinism: bit for bit
+    # The same costs up to float32 rounding: this process has traced the training step for other
+    # shapes before, which may pick other kernels; a counter that changed the computation (the
+    # images, the gradients) would change the costs far more.
+    np.testing.assert_allclose(printed["costs"], history.costs, rtol=1e-5)
 
 
 def test_step_equivalents_count_a_forward_image_as_a_third():
