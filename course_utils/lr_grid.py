@@ -11,9 +11,10 @@ Each cell ends in one of four outcomes, decided by rules that hold on any CPU:
 - ``learns``: test accuracy of at least :data:`LEARNS_ACCURACY`;
 - ``learns little``: anything else.
 
-To save time, a cell can stop early once its outcome is no longer in doubt: a run whose
-training cost is still ln 10 to four decimals after ``stop_stuck_after`` steps is stopped and
-tested as it is (``stopped_at`` records where). Pass ``stop_stuck_after=None`` to run every cell
+To save time, a cell can stop early once it is firmly stuck: a run whose recorded training
+costs (one every 10 steps, from step 0) are all still ln 10 to four decimals when it reaches step
+``stop_stuck_after`` is stopped there and tested as it is (``stopped_at`` records where). With
+the default 20 that reads the costs of steps 0 and 10. Pass ``stop_stuck_after=None`` to run every cell
 to the end and check that the outcomes do not change.
 """
 

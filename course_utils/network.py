@@ -105,14 +105,28 @@ class ConvNet(tf.Module):
         """Only the logits (what the loss needs)."""
         return self.forward(images)["logits"]
 
-    def outputs(self, images):
+    def outputs(self, images, batch_size=25):
         """Every named output for a batch of images, as numpy arrays (for statistics and plots).
 
-        Meant for a batch: the conv outputs of 100 images take 60 MB. For the predictions of
-        many images use :meth:`predict`.
+        Meant for a batch: the conv outputs of 100 images take 60 MB. They are computed
+        ``batch_size`` images at a time into arrays of the full size, which keeps the
+        convolutions' scratch memory small; with BatchNorm, whose statistics are the batch's,
+        all the images go through at once. For the predictions of many images use
+        :meth:`predict`.
         """
         images = check_images(images)
-        return {name: value.numpy() for name, value in self.forward(images).items()}
+        count = int(images.shape[0])
+        if self.batch_norm or count <= batch_size:
+            return {name: value.numpy() for name, value in self.forward(images).items()}
+        outputs = {}
+        for start in range(0, count, batch_size):
+            chunk = self.forward(images[start : start + batch_size])
+            for name, value in chunk.items():
+                if name not in outputs:
+                    outputs[name] = np.empty((count,) + tuple(value.shape[1:]),
+                                             value.dtype.as_numpy_dtype)
+                outputs[name][start : start + batch_size] = value.numpy()
+        return outputs
 
     def predict(self, images, batch_size=100):
         """Softmax predictions, shape (N, 10), computed ``batch_size`` images at a time."""
@@ -161,7 +175,8 @@ def batch_norm(values, gamma, beta, epsilon=BN_EPSILON):
     the other images of its batch of 100.
     """
     mean, variance = tf.nn.moments(values, axes=(0, 1, 2))
-    return gamma * (values - mean) / tf.sqrt(variance + epsilon) + beta
+    scale = gamma / tf.sqrt(variance + epsilon)  # one number per channel
+    return (values - mean) * scale + beta
 
 
 def split_parameters(parameters):
@@ -216,11 +231,3 @@ def _conv(inputs, weights):
 
 def _pool(inputs):
     return tf.nn.max_pool2d(inputs, ksize=2, strides=2, padding="SAME")
-
-
-def count_parameters(batch_norm=False):
-    """Number of trainable numbers in the network (weights plus biases, plus BN's gamma, beta)."""
-    count = int(sum(np.prod(shape) + shape[-1] for shape in WEIGHT_SHAPES.values()))
-    if batch_norm:
-        count += sum(2 * WEIGHT_SHAPES[layer][-1] for layer in BN_LAYERS)
-    return count

@@ -12,7 +12,7 @@ import numpy as np
 
 from .checks import check_count
 from .network import CONV_LAYERS
-from .stats import format_number
+from .stats import finite_values, format_number
 
 SCALES = ("common", "per-layer")
 
@@ -173,14 +173,6 @@ def _heatmap(ax, values, cmap, vmin, vmax, title):
     ax.set_xlabel("digit")
     ax.set_title(title, fontsize=10)
     return image
-
-
-def finite_values(values):
-    """The finite values, flattened; float32 stays float32 (conv outputs are large)."""
-    values = np.asarray(values).ravel()
-    if not np.issubdtype(values.dtype, np.floating):
-        values = values.astype(np.float64)
-    return values[np.isfinite(values)]
 
 
 def symmetric_limit(values):

@@ -22,11 +22,9 @@ def summarize(values):
     ``nonfinite`` counts the inf and NaN entries (left out of the other fields); with no finite
     value at all, every field is NaN.
     """
-    values = np.asarray(values).ravel()
-    if not np.issubdtype(values.dtype, np.floating):
-        values = values.astype(np.float64)
-    finite = values[np.isfinite(values)]  # float32 stays float32: conv outputs are large
-    summary = {"count": int(values.size), "nonfinite": int(values.size - finite.size)}
+    size = np.size(values)
+    finite = finite_values(values)
+    summary = {"count": int(size), "nonfinite": int(size - finite.size)}
     if finite.size == 0:
         summary.update({name: float("nan") for name in STAT_FIELDS})
         return summary
@@ -35,11 +33,32 @@ def summarize(values):
         max=float(finite.max()),
         mean=float(finite.mean(dtype=np.float64)),
         # a constant array has no spread; numpy's two-pass std can leave rounding noise
-        std=0.0 if finite.min() == finite.max() else float(finite.std(dtype=np.float64)),
+        std=0.0 if finite.min() == finite.max() else _std(finite),
     )
     for q, value in zip(PERCENTILES, np.percentile(finite, PERCENTILES)):
         summary[f"p{q}"] = float(value)
     return summary
+
+
+def finite_values(values):
+    """The finite values, flattened: a view of ``values`` when every one is finite, else a copy.
+
+    float32 stays float32 (the conv outputs of 100 images are 60 MB; copies of them add up).
+    """
+    values = np.asarray(values).ravel()
+    if not np.issubdtype(values.dtype, np.floating):
+        values = values.astype(np.float64)
+    finite = np.isfinite(values)
+    return values if finite.all() else values[finite]
+
+
+def _std(values, chunk=1 << 20):
+    """Standard deviation accumulated in float64, a million values at a time (so that a float32
+    layer output needs no float64 copy of itself)."""
+    mean = values.mean(dtype=np.float64)
+    squares = sum(np.square(values[start : start + chunk] - mean, dtype=np.float64).sum()
+                  for start in range(0, values.size, chunk))
+    return math.sqrt(squares / values.size)
 
 
 def activation_stats(outputs):

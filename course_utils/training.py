@@ -238,6 +238,7 @@ def _evaluate_batches(parameters, images, labels, compute_dtype=tf.float32, acti
                                                activation),
         (images, labels),
         fn_output_signature=(tf.float32, tf.float32),
+        parallel_iterations=1,  # one batch at a time: ten at once would hold ten batches' outputs
     )
 
 

@@ -6,7 +6,6 @@ from course_utils.network import (
     BN_LAYERS,
     ConvNet,
     batch_norm,
-    count_parameters,
     split_parameters,
 )
 from course_utils.training import evaluate, train
@@ -33,13 +32,16 @@ def test_batchnorm_network_has_gamma_and_beta_and_normalized_outputs(digits):
     network = ConvNet.from_weights(EXPERIMENTS["large"].create_weights(0), batch_norm=True)
     assert network.batch_norm and not plain.batch_norm
     assert len(network.parameters) == 10 + 2 * len(BN_LAYERS)
-    assert count_parameters(batch_norm=True) == sum(int(np.prod(v.shape))
-                                                    for v in network.parameters)
+    # four gammas and four betas, one per channel of layer1..layer4: 64 + 64 + 128 + 128 each
+    assert sum(int(np.prod(v.shape)) for v in network.parameters) == 321_738 + 2 * 384
     weights, biases, norms = split_parameters(network.parameters)
     assert norms["layer3"][0] is network.norms["layer3"][0]
     assert split_parameters(plain.parameters)[2] is None
     outputs = network.outputs(digits)
     reference = plain.outputs(digits)
+    # BatchNorm normalizes with the batch's statistics: outputs() must not split the batch
+    chunked = network.outputs(digits, batch_size=5)
+    np.testing.assert_allclose(chunked["layer2_bn"], outputs["layer2_bn"], rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(outputs["layer1_conv"], reference["layer1_conv"], rtol=1e-5)
     for layer in BN_LAYERS:
         normalized = outputs[f"{layer}_bn"]

@@ -13,7 +13,7 @@ from course_utils.diagnostics import (
     weight_gradients,
 )
 from course_utils.experiments import EXPERIMENTS
-from course_utils.network import CONV_LAYERS, WEIGHT_SHAPES
+from course_utils.network import CONV_LAYERS, WEIGHT_SHAPES, ConvNet
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +45,20 @@ def test_gradients_match_a_finite_difference(batch):
 
     numeric = (cost_with(1e-2) - cost_with(-1e-2)) / 2e-2
     assert numeric == pytest.approx(gradient[index], rel=0.05)
+
+
+@pytest.mark.parametrize("activation, batch_norm", [("tanh", False), ("relu", True)])
+def test_gradients_are_those_of_the_networks_own_forward_pass(batch, activation, batch_norm):
+    # the compiled gradients must use the network's nonlinearity and its BatchNorm, if any
+    network = ConvNet.from_weights(EXPERIMENTS["proper"].create_weights(0), batch_norm=batch_norm,
+                                   activation=activation)
+    with tf.GradientTape() as tape:
+        cost = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
+            labels=batch[1].astype(np.int32), logits=network.logits(batch[0])))
+    expected = tape.gradient(cost, list(network.weights.values()))
+    for layer, gradient in zip(WEIGHT_SHAPES, expected, strict=True):
+        np.testing.assert_allclose(weight_gradients(network, *batch)[layer], gradient,
+                                   rtol=1e-4, atol=1e-6)
 
 
 def test_report_fields_and_relative_update(reports):

@@ -1,3 +1,4 @@
+import dataclasses
 import math
 
 import numpy as np
@@ -144,3 +145,15 @@ def test_learning_rate_can_be_overridden(subset):
 def test_unknown_experiment():
     with pytest.raises(ValueError, match="unknown experiment 'medium'"):
         get_experiment("medium")
+
+
+def test_an_experiment_needs_one_scheme_per_layer():
+    four_layers = dataclasses.replace(EXPERIMENTS["proper"],
+                                      schemes=EXPERIMENTS["proper"].schemes[:4])
+    with pytest.raises(ValueError):
+        dict(four_layers.layers)  # five weight tensors, four schemes: refused, not cut short
+
+
+def test_progress_bar_is_shown_by_default(subset, capfd):
+    run_experiment("small", subset, 3, keep_outputs=False)
+    assert "3/3" in capfd.readouterr().err  # reproduce's learner sees the steps go by

@@ -59,11 +59,12 @@ def test_window_in_decades():
 
 
 def test_a_run_stuck_at_ln_10_stops_early_with_the_same_outcome(small_data):
-    early = run_grid(small_data, 30, keys=["small"], rates=[1e-7], stop_stuck_after=10)
+    early = run_grid(small_data, 30, keys=["small"], rates=[1e-7])  # the default: step 20
     full = run_grid(small_data, 30, keys=["small"], rates=[1e-7], stop_stuck_after=None)
-    assert early.stopped_at[0, 0] == 10 and full.stopped_at[0, 0] == 30
+    assert early.stopped_at[0, 0] == 20 and full.stopped_at[0, 0] == 30
     assert early.outcome[0, 0] == full.outcome[0, 0] == "stuck at ln 10"
-    assert early.histories["small", 1e-7].steps == [0]
+    # the rule read a cost after training had started, not only the one before the first step
+    assert early.histories["small", 1e-7].steps == [0, 10]
 
 
 def test_a_learning_run_is_not_stopped_and_diverged_runs_say_where(small_data):

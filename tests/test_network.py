@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from course_utils.network import OUTPUT_NAMES, WEIGHT_SHAPES, ConvNet, count_parameters
+from course_utils.network import OUTPUT_NAMES, WEIGHT_SHAPES, ConvNet
 from course_utils.stats import activation_stats, std_ratio
 from course_utils.training import set_seed
 
@@ -56,6 +56,16 @@ def test_predict_in_batches_matches_one_batch(digits):
                                rtol=1e-5, atol=1e-7)
 
 
+def test_outputs_in_chunks_match_one_forward_pass(digits):
+    network = ConvNet.from_weights(normal_weights())
+    whole = network.forward(digits)
+    chunked = network.outputs(digits, batch_size=5)  # 32 images: six chunks of 5, then 2
+    assert set(chunked) == set(whole)
+    for name, value in whole.items():
+        assert chunked[name].shape == tuple(value.shape) and chunked[name].dtype == np.float32
+        np.testing.assert_allclose(chunked[name], value.numpy(), rtol=1e-5, atol=1e-5)
+
+
 def test_biases_start_at_zero_and_variables_are_shared():
     weights = normal_weights()
     network = ConvNet.from_weights(weights)
@@ -63,7 +73,7 @@ def test_biases_start_at_zero_and_variables_are_shared():
     assert all(not np.any(bias.numpy()) for bias in network.biases.values())
     assert len(network.parameters) == 10
     # The post's network: 640 + 36,928 + 73,856 + 147,584 + 62,730 numbers.
-    assert count_parameters() == sum(int(np.prod(v.shape)) for v in network.parameters) == 321_738
+    assert sum(int(np.prod(v.shape)) for v in network.parameters) == 321_738
 
 
 def test_plain_tensors_are_wrapped_in_variables():

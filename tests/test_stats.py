@@ -9,7 +9,9 @@ import pytest
 from course_utils.stats import (
     PERCENTILES,
     STAT_FIELDS,
+    _std,
     activation_stats,
+    finite_values,
     format_number,
     format_stats_table,
     saturation_fraction,
@@ -43,6 +45,22 @@ def test_inf_and_nan_are_counted_and_left_out(values, bad):
     assert summary["nonfinite"] == len(bad)
     assert summary["mean"] == pytest.approx(values.mean(), rel=1e-9, abs=1e-9)
     assert all(math.isfinite(summary[field]) for field in STAT_FIELDS)
+
+
+def test_finite_values_is_a_view_when_nothing_is_left_out():
+    values = np.arange(12, dtype=np.float32).reshape(3, 4)
+    finite = finite_values(values)
+    assert finite.shape == (12,) and finite.dtype == np.float32
+    assert np.shares_memory(finite, values)  # no copy of a 60 MB layer output
+    values[0, 0] = np.nan
+    finite = finite_values(values)
+    assert finite.size == 11 and not np.shares_memory(finite, values)
+
+
+@given(arrays(np.float32, st.integers(2, 300), elements=finite_floats), st.integers(1, 7))
+def test_std_in_chunks_agrees_with_numpy_in_float64(values, chunk):
+    assert _std(values, chunk=chunk) == pytest.approx(values.astype(np.float64).std(),
+                                                      rel=1e-9, abs=1e-6)
 
 
 def test_all_nonfinite_or_empty_gives_nan_fields():

@@ -178,3 +178,11 @@ def test_training_and_evaluation_use_the_networks_activation(small_train):
     assert history.costs[0] == pytest.approx(expected[0], rel=1e-4)
     cost, _ = evaluate(network, images[:100], labels[:100])
     assert cost == pytest.approx(expected[0], rel=1e-4)
+
+
+def test_finished_progress_bar_is_cleared(small_train, capfd):
+    network = EXPERIMENTS["small"].create_network(seed=0)
+    train(network, *small_train, learning_rate=1e-3, steps=2, progress=True)
+    bar = capfd.readouterr().err
+    assert "2/2" in bar  # shown while it runs ...
+    assert not bar.endswith("\n")  # ... and cleared: no leftover line in a saved notebook
