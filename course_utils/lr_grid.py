@@ -14,8 +14,8 @@ Each cell ends in one of four outcomes, decided by rules that hold on any CPU:
 To save time, a cell can stop early once it is firmly stuck: a run whose recorded training
 costs (one every 10 steps, from step 0) are all still ln 10 to four decimals when it reaches step
 ``stop_stuck_after`` is stopped there and tested as it is (``stopped_at`` records where). With
-the default 20 that reads the costs of steps 0 and 10. Pass ``stop_stuck_after=None`` to run every cell
-to the end and check that the outcomes do not change.
+the default 20 that reads the costs of steps 0 and 10. Pass ``stop_stuck_after=None`` to run
+every cell to the end and check that the outcomes do not change.
 """
 
 from dataclasses import dataclass
