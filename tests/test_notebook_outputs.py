@@ -54,3 +54,17 @@ def test_one_parameters_cell_near_the_top(notebook):
     assert len(cells) == 1, "papermill needs exactly one code cell tagged 'parameters'"
     assert cells[0]["cell_type"] == "code"
     assert load(notebook)["cells"].index(cells[0]) < 6
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda path: path.name)
+def test_opens_with_its_title(notebook):
+    # the lesson starts with its title and introduction, not with code
+    first = load(notebook)["cells"][0]
+    assert first["cell_type"] == "markdown"
+    assert "".join(first["source"]).startswith("# ")
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda path: path.name)
+def test_saved_cells_are_the_lessons_own(notebook):
+    # a measuring tool's probe (benchmarks/run.py) must never be saved into a lesson
+    assert "_course_memory" not in notebook.read_text()
