@@ -15,8 +15,8 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 import numpy as np
 
 from .network import CONV_LAYERS
-from .plots import SCALES, finite_values, plot_history, symmetric_limit
-from .stats import format_number
+from .plots import SCALES, plot_history, symmetric_limit
+from .stats import finite_values, format_number
 
 BINS = 60
 

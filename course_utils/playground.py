@@ -21,8 +21,8 @@ from .checks import check_count, check_positive
 from .experiments import EXPERIMENTS
 from .initializers import check_scale, check_scheme, layer_weights
 from .network import CONV_LAYERS, WEIGHT_SHAPES, ConvNet, check_activation
-from .plots import finite_values, symmetric_limit
-from .stats import activation_stats, verdict
+from .plots import symmetric_limit
+from .stats import activation_stats, finite_values, verdict
 from .training import train
 
 LAYERS = tuple(WEIGHT_SHAPES)

@@ -68,3 +68,12 @@ def test_opens_with_its_title(notebook):
 def test_saved_cells_are_the_lessons_own(notebook):
     # a measuring tool's probe (benchmarks/run.py) must never be saved into a lesson
     assert "_course_memory" not in notebook.read_text()
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda path: path.name)
+def test_no_execution_timestamps_saved(notebook):
+    # re-execute with --ExecutePreprocessor.record_timing=False (README, "Tests"): timestamps
+    # in every cell only make each re-run's diff noisy
+    stamped = [index for index, cell in enumerate(load(notebook)["cells"])
+               if "execution" in cell.get("metadata", {})]
+    assert not stamped, f"cells {stamped} carry execution timestamps"
