@@ -671,16 +671,20 @@ def measure_two_kernels(names=TWO_KERNELS, timeout=1200):
     """Two kernels alive at once, as a learner who opens the second notebook without shutting
     the first one down: the first notebook runs to its end and its kernel stays; then the
     second runs. Sampled after each of the second notebook's cells: the sum of both kernels'
-    resident memory (RSS: shared libraries counted twice, an upper bound) and of their
-    proportional set sizes (PSS: shared pages split between the processes that map them; the
-    sum is what the two use together, what a memory cap such as Binder's counts)."""
+    resident memory (RSS: shared libraries counted twice, an upper bound); their private
+    (anonymous) memory plus the larger of their file-backed pages ("shared once": the libraries
+    counted once, as a memory cap such as Binder's counts them); and the sum of their
+    proportional set sizes (PSS: shared pages split between every process that maps them, also
+    processes outside the two kernels, such as this benchmark's own, so it reads low)."""
     first = _KernelRun(ROOT / "notebooks" / names[0], timeout)
     second = _KernelRun(ROOT / "notebooks" / names[1], timeout)
-    peaks = {"rss_sum": 0, "pss_sum": 0}
+    peaks = {"rss_sum": 0, "shared_once": 0, "pss_sum": 0}
 
     def sample(_run):
         one, two = first.memory(), second.memory()
         peaks["rss_sum"] = max(peaks["rss_sum"], one["VmRSS"] + two["VmRSS"])
+        peaks["shared_once"] = max(peaks["shared_once"], one["RssAnon"] + two["RssAnon"]
+                                   + max(one["RssFile"], two["RssFile"]))
         peaks["pss_sum"] = max(peaks["pss_sum"], one["Pss"] + two["Pss"])
 
     try:
@@ -697,6 +701,7 @@ def measure_two_kernels(names=TWO_KERNELS, timeout=1200):
             "second_kernel_peak_gb": second.memory()["VmHWM"] / GB,
             "sum_of_peaks_gb": (first_end["VmHWM"] + second.memory()["VmHWM"]) / GB,
             "rss_sum_peak_gb": peaks["rss_sum"] / GB,
+            "shared_once_peak_gb": peaks["shared_once"] / GB,
             "pss_sum_peak_gb": peaks["pss_sum"] / GB,
         }
     except Exception as error:
@@ -709,8 +714,9 @@ def measure_two_kernels(names=TWO_KERNELS, timeout=1200):
                 pass
     if result["ok"]:
         print(f"  {names[0]} (kept alive, {_gb(result['first_kernel_at_rest_gb'])} at rest) + "
-              f"{names[1]}: together at most {_gb(result['pss_sum_peak_gb'])} (PSS), "
-              f"{_gb(result['rss_sum_peak_gb'])} (RSS, shared libraries twice); "
+              f"{names[1]}: together at most {_gb(result['shared_once_peak_gb'])} (shared "
+              f"libraries once), {_gb(result['rss_sum_peak_gb'])} (RSS, shared libraries "
+              f"twice), {_gb(result['pss_sum_peak_gb'])} (PSS); "
               f"sum of the two peaks {_gb(result['sum_of_peaks_gb'])}", flush=True)
     else:
         print(f"  two kernels FAILED: {result['error']}", flush=True)
@@ -735,10 +741,11 @@ def kernel_memory_verdicts(report):
     two = report.get("two_kernels")
     if two and two.get("ok"):
         rows.append((
-            "two kernels at once (01 + 04), PSS", _gb(two["pss_sum_peak_gb"]),
+            "two kernels at once (01 + 04), libraries once", _gb(two["shared_once_peak_gb"]),
             f"< {KERNEL_TARGETS['session_gb']} GB",
-            two["pss_sum_peak_gb"] < KERNEL_TARGETS["session_gb"],
-            f"RSS sum {_gb(two['rss_sum_peak_gb'])}, sum of peaks "
+            two["shared_once_peak_gb"] < KERNEL_TARGETS["session_gb"],
+            f"RSS sum {_gb(two['rss_sum_peak_gb'])}, PSS sum {_gb(two['pss_sum_peak_gb'])}, "
+            f"sum of peaks "
             f"{_gb(two['sum_of_peaks_gb'])}; the Jupyter server adds about 0.1 GB",
         ))
     return rows
