@@ -225,3 +225,15 @@ def test_ci_runs_the_readme_test_command_in_a_new_venv():
     test_command = next(command for command in readme_commands() if command.endswith("pytest"))
     assert "{ " + test_command + "; }" in ci
     assert "python3 -m venv" in ci
+
+
+def test_readme_names_the_python_versions_pyproject_allows():
+    # The README's promise and pip's check must agree: the README once said 3.13 while
+    # requires-python refused it, so `pip install -e .` failed on the version it named.
+    readme = (ROOT / "README.md").read_text()
+    oldest, newest = re.search(r"with Python (3\.\d+) to (3\.\d+)", readme).groups()
+    supported = SpecifierSet(pyproject()["project"]["requires-python"])
+    minor = int(newest.split(".")[1])
+    assert supported.contains(f"{oldest}.0") and supported.contains(f"{newest}.0")
+    assert not supported.contains(f"3.{int(oldest.split('.')[1]) - 1}.0")
+    assert not supported.contains(f"3.{minor + 1}.0")
