@@ -43,6 +43,14 @@ def test_no_saved_output_mentions_cuda(notebook):
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda path: path.name)
+def test_no_saved_output_lists_the_machines_cpu_instructions(notebook):
+    # TensorFlow's cpu_feature_guard line names the instructions of the CPU that ran the
+    # notebook: noise to a reader, and it differs between machines (TF_CPP_MIN_LOG_LEVEL=1
+    # hides it; README, "Tests")
+    assert "cpu_feature_guard" not in notebook.read_text()
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda path: path.name)
 def test_no_progress_bars_in_saved_stderr(notebook):
     bars = [text for text in stderr_texts(notebook) if PROGRESS_BAR.search(text)]
     assert not bars, f"{len(bars)} stderr blocks with progress bars; train with progress=False"
