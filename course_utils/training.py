@@ -43,8 +43,8 @@ def set_seed(seed):
     """Seed Python, NumPy and TensorFlow, make TensorFlow's ops deterministic, and have it run
     one op at a time.
 
-    With the same seed, weight draws, training and evaluation give the same numbers every run.
-    Op determinism alone is not enough for BatchNorm networks: with several ops running at once,
+    Given the same seed, the weight draws, training and evaluation give the same numbers every
+    run. Op determinism alone is not enough for BatchNorm networks: with several ops running at once,
     two identical BatchNorm runs drifted apart within a few steps (measured; plain networks did
     not). One op at a time (each op still uses every core) made them repeat bit for bit, at no
     measurable cost for plain networks. TensorFlow accepts that setting only before its first op,
