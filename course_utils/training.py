@@ -44,11 +44,11 @@ def set_seed(seed):
     one op at a time.
 
     Given the same seed, the weight draws, training and evaluation give the same numbers every
-    run. Op determinism alone is not enough for BatchNorm networks: with several ops running at once,
-    two identical BatchNorm runs drifted apart within a few steps (measured; plain networks did
-    not). One op at a time (each op still uses every core) made them repeat bit for bit, at no
-    measurable cost for plain networks. TensorFlow accepts that setting only before its first op,
-    so call ``set_seed`` first, as the notebooks do; called later, it warns.
+    run. Op determinism alone is not enough for BatchNorm networks: with several ops running at
+    once, two identical BatchNorm runs drifted apart within a few steps (measured; plain
+    networks did not). One op at a time (each op still uses every core) made them repeat bit for
+    bit, at no measurable cost for plain networks. TensorFlow accepts that setting only before
+    its first op, so call ``set_seed`` first, as the notebooks do; called later, it warns.
     """
     tf.keras.utils.set_random_seed(check_count("seed", seed, minimum=0))
     tf.config.experimental.enable_op_determinism()
