@@ -56,9 +56,10 @@ def test_gradients_are_those_of_the_networks_own_forward_pass(batch, activation,
         cost = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
             labels=batch[1].astype(np.int32), logits=network.logits(batch[0])))
     expected = tape.gradient(cost, list(network.weights.values()))
+    gradients = weight_gradients(network, *batch)
+    assert list(gradients) == list(WEIGHT_SHAPES)
     for layer, gradient in zip(WEIGHT_SHAPES, expected, strict=True):
-        np.testing.assert_allclose(weight_gradients(network, *batch)[layer], gradient,
-                                   rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(gradients[layer], gradient, rtol=1e-4, atol=1e-6)
 
 
 def test_report_fields_and_relative_update(reports):
