@@ -4,11 +4,14 @@ Run it as a script from the repository root:
 
     python benchmarks/playground_latency.py [--repeats 20] [--batch-size 32]
 
-It builds a :class:`course_utils.widgets.Playground`, warms it up, then times, one change at a
+It builds a :class:`course_utils.playground.Playground`, warms it up, then times, one change at a
 time, what a learner does with the mouse: move a scale slider, pick another scheme, flip the
 histogram x-scale. Each timing is the whole synchronous callback: new weights for the changed
 layer, the forward pass, the statistics, the histogram PNG and the logits table. The target is a
 median under 0.3 s on a 2-core laptop CPU.
+
+``python benchmarks/run.py`` measures it too (its item 4, ``--skip-playground`` leaves it out), with
+:func:`measure_for_report` and :func:`summary_rows`.
 """
 
 import argparse
@@ -35,7 +38,7 @@ def measure_redraw_latency(repeats=20, batch_size=32, seed=0):
 
     matplotlib.use("Agg")
     from course_utils.data import load_mnist
-    from course_utils.widgets import Playground
+    from course_utils.playground import Playground
 
     playground = Playground(data=load_mnist("subset"), seed=seed, batch_size=batch_size)
     # Cycles of 4 against 5 layers: every change gives its layer a value it does not have.
@@ -76,6 +79,26 @@ def measure_redraw_latency(repeats=20, batch_size=32, seed=0):
         "batch_size": batch_size,
         "target_median": TARGET_MEDIAN_S,
     }
+
+
+def measure_for_report(repeats):
+    """:func:`measure_redraw_latency` for ``run.py``: the figures, and their median printed."""
+    result = measure_redraw_latency(repeats=repeats)
+    print(f"  median {result['median']:.3f} s over {result['count']} redraws", flush=True)
+    return result
+
+
+def summary_rows(report):
+    """``run.py``'s summary row: the median redraw against the target, if it was measured."""
+    playground = report.get("playground")
+    if playground is None:
+        return []
+    by_change = ", ".join(f"{kind} {entry['median']:.3f} s"
+                          for kind, entry in playground["by_change"].items())
+    return [(
+        "playground redraw, median", f"{playground['median']:.3f} s",
+        f"<= {TARGET_MEDIAN_S} s", playground["median"] <= TARGET_MEDIAN_S, by_change,
+    )]
 
 
 def _summary(seconds):

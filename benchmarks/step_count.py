@@ -4,7 +4,7 @@ A machine-independent measure of work: one *step equivalent* is one training ste
 (forward pass plus backward pass). An image that only goes forward (testing, ``network.outputs``,
 ``predict``) counts one third of a training image, the FLOP ratio (a training step is three
 forward passes' worth of convolutions: the forward pass, the gradient of the inputs and the
-gradient of the weights; see ``run.py``)::
+gradient of the weights; see ``speed.py``)::
 
     step equivalents = (training images + forward-only images / 3) / 100
 
@@ -18,9 +18,10 @@ will be differentiated), "forward" otherwise. Inside a compiled function the cou
 op of the graph, so it counts every step of the compiled loops, not the one trace. The counts are
 written as JSON to a file after every notebook cell (IPython) and at exit.
 
-Used by ``run.py`` for every notebook (a startup file in a temporary ``IPYTHONDIR`` makes the
-kernel call :func:`install` before the first cell) and for ``reproduce`` (:func:`run_module`).
-Not counted: work that does not go through ``forward_pass`` (NumPy, like ``course_utils.depth``).
+Used by ``run.py`` (``course_time.py``) for every notebook (a startup file in a temporary
+``IPYTHONDIR`` makes the kernel call :func:`install` before the first cell) and for ``reproduce``
+(:func:`run_module_command`). Not counted: work that does not go through ``forward_pass`` (NumPy,
+like ``course_utils.deep_stack``).
 """
 
 import atexit

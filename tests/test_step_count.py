@@ -1,5 +1,5 @@
 """benchmarks/step_count.py: the images a process passes through the network, counted exactly and
-without changing what is computed; and the rows benchmarks/run.py makes of them."""
+without changing what is computed; and the summary rows benchmarks/run.py makes of them."""
 
 import importlib.util
 import json
@@ -114,8 +114,9 @@ def test_a_notebook_kernel_counts_from_its_first_cell(tmp_path):
     assert "step_count" not in names  # the learner's namespace is left alone
 
 
-def test_run_py_rows_for_step_equivalents_and_bfloat16():
-    run = load("run")
+def test_run_py_rows_for_step_equivalents_and_bfloat16(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))  # run.py's modules import each other
+    course_time, bfloat16 = (importlib.import_module(name) for name in ("course_time", "bfloat16"))
     report = {
         "notebooks": {
             "01_large_weights.ipynb": {"images": {"step_equivalents": 1200.0}},
@@ -126,14 +127,14 @@ def test_run_py_rows_for_step_equivalents_and_bfloat16():
                        "bfloat16": {"train_images_per_s": 380.0},
                        "float32": {"train_images_per_s": 200.0}},
     }
-    (total, costliest) = run.step_equivalent_rows(report)
+    (total, costliest) = course_time.step_equivalent_rows(report)
     assert total[:4] == ("step equivalents, whole course (2 runs)", "2410", "report", None)
     assert "per run: 01 1200, reproduce 1210" in total[4]
     assert "NOT COUNTED: 02_small_weights.ipynb" in total[4]
     assert costliest[1] == "1200" and costliest[4].startswith("01_large_weights.ipynb")
-    (row,) = run.precision_rows(report)
+    (row,) = bfloat16.summary_rows(report)
     assert row[:4] == ("training: bfloat16 vs float32", "1.90x", "> 1.0x", True)
     report["precisions"] = {"supported": False, "reason": "no bfloat16 instructions"}
-    assert run.precision_rows(report) == [("training: bfloat16 vs float32", "skipped", "faster",
-                                           None, "no bfloat16 instructions")]
-    assert run.step_equivalent_rows({}) == [] and run.precision_rows({}) == []
+    assert bfloat16.summary_rows(report) == [("training: bfloat16 vs float32", "skipped",
+                                              "faster", None, "no bfloat16 instructions")]
+    assert course_time.step_equivalent_rows({}) == [] and bfloat16.summary_rows({}) == []
