@@ -67,7 +67,10 @@ class _KernelRun:
         return _proc_memory(self.pid)
 
     def shutdown(self):
-        self.client.km.shutdown_kernel(now=True)
+        from nbclient.util import run_sync
+
+        # the kernel manager nbclient creates is asynchronous: a bare call would not stop it
+        run_sync(self.client.km.shutdown_kernel)(now=True)
 
     def summary(self):
         """Peak, where it was reached, and the cells that raised the peak most."""
