@@ -139,11 +139,11 @@ def test_binder_lock_is_lean():
     assert not NOT_FOR_LEARNERS & set(lock())
 
 
-def test_binder_lock_was_generated_by_the_readme_command():
+def test_binder_lock_was_generated_by_the_maintainers_guide_command():
     command = LOCK.read_text().splitlines()[1].lstrip("# ").strip()
     assert command.startswith("uv pip compile pyproject.toml ")
     assert command.endswith(" -o binder/requirements.txt")
-    assert f"\n{command}\n" in (ROOT / "README.md").read_text()
+    assert f"\n{command}\n" in (ROOT / "MAINTAINING.md").read_text()
 
 
 def test_binder_installs_the_course_from_the_lock():

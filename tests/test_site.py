@@ -1,9 +1,9 @@
-"""The course as a static website (README, "Read the course as a website").
+"""The course as a static website (MAINTAINING.md, "Building the site").
 
-The README's command builds it with Jupyter Book from the committed notebooks, without executing
-them; this test runs that build into a temporary folder, checks that every notebook has a page
-and that no link inside the site is broken, and opens pages in headless Chromium (the one
-tests/test_browser.py uses) to check that the figures render.
+The maintainers' guide's command builds it with Jupyter Book from the committed notebooks,
+without executing them; this test runs that build into a temporary folder, checks that every
+notebook has a page and that no link inside the site is broken, and opens pages in headless
+Chromium (the one tests/test_browser.py uses) to check that the figures render.
 """
 
 from html.parser import HTMLParser
@@ -24,8 +24,8 @@ BUILD_S = 600
 
 
 def readme_build_command():
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("## Read the course as a website", 1)[1].split("\n## ", 1)[0]
+    guide = (ROOT / "MAINTAINING.md").read_text()
+    section = guide.split("## Building the site", 1)[1].split("\n## ", 1)[0]
     (command,) = re.findall(r"^(jupyter-book build .+)$", section, re.MULTILINE)
     return command
 
@@ -40,7 +40,7 @@ def jupyter_book():
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    """The README's build command, run with its output in a temporary folder: the html folder."""
+    """The guide's build command, run with its output in a temporary folder: the html folder."""
     command = readme_build_command().split()
     assert command[:3] == ["jupyter-book", "build", "."]
     output = tmp_path_factory.mktemp("site")
