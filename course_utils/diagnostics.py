@@ -1,9 +1,12 @@
-"""Two health checks of a network: how large its gradients are, and how many ReLUs never fire.
+"""Two health checks of a network: how far a training step moves its weights, and how many
+ReLUs never fire.
 
-Gradients. Gradient descent moves each weight tensor by ``learning_rate * gradient``. What matters
-is that step measured against the weights themselves: the *relative update*
-``learning_rate * |gradient| / |weights|`` (|.| the L2 norm of the whole tensor). Around 1e-3 per
-step a layer learns; far below it the layer is frozen; far above it the step overshoots.
+Update ratio. Gradient descent moves each weight tensor by ``learning_rate * gradient``. What
+matters is that step measured against the weights themselves: the *update ratio*
+``learning_rate * std(gradient) / std(weights)``, the one definition the whole course uses
+(the training dashboard of :mod:`course_utils.monitor` records it too). CS231n's rule of thumb:
+around 1e-3 per step a layer learns; far below it the layer is frozen; far above it the step
+overshoots.
 
 Dead ReLUs. A ReLU passes ``max(0, z)`` and has gradient 0 wherever ``z <= 0``. A unit whose
 pre-activation is ``<= 0`` for every image never passes anything forward and never gets a gradient
@@ -20,47 +23,70 @@ import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
 
-from .checks import check_choice
-from .network import CONV_LAYERS, WEIGHT_SHAPES, forward_pass
+from .checks import check_choice, check_data
+from .network import CONV_LAYERS, WEIGHT_SHAPES, cost_and_outputs
 
 UNITS = ("channel", "neuron")
 
 
+def update_ratio(learning_rate, gradient, weights):
+    """``learning_rate * std(gradient) / std(weights)`` as a scalar tensor.
+
+    How far one step of plain gradient descent moves a tensor, against the tensor's own spread
+    (inf where the weights are constant). Takes tensors or NumPy arrays, inside a compiled
+    function or not.
+    """
+    gradient_std = tf.math.reduce_std(gradient)
+    dtype = gradient_std.dtype
+    return (tf.cast(learning_rate, dtype) * gradient_std
+            / tf.cast(tf.math.reduce_std(weights), dtype))
+
+
+def dead_fraction(values, unit="channel"):
+    """The fraction of dead units of one conv layer's ``(images, height, width, channels)``
+    pre-ReLU values, as a float32 scalar tensor (see the module docstring for ``unit``).
+
+    NaN if a value is inf or NaN (a diverged network): "dead" would be misleading there.
+    """
+    check_choice("unit", unit, UNITS)
+    if len(values.shape) != 4:
+        raise ValueError(f"values must have shape (images, height, width, channels), "
+                         f"got {tuple(values.shape)}")
+    fires = tf.reduce_any(values > 0, axis=(0, 1, 2) if unit == "channel" else 0)
+    fraction = 1.0 - tf.reduce_mean(tf.cast(fires, tf.float32))
+    return tf.where(tf.reduce_all(tf.math.is_finite(values)), fraction, float("nan"))
+
+
 def weight_gradients(network, images, labels):
     """``{"layer1": gradient, ..., "layer5": gradient}`` of the mean cross-entropy on one batch."""
-    labels = tf.convert_to_tensor(np.asarray(labels), dtype=tf.int32)
-    images = tf.convert_to_tensor(images, dtype=tf.float32)
-    return dict(_weight_gradients(network.weights, network.biases, network.norms, images, labels,
-                                  network.activation))
+    images, labels = check_data(images, labels)
+    gradients = _weight_gradients(network.parameters, images, labels, network.activation)
+    return dict(zip(WEIGHT_SHAPES, gradients))
 
 
 # Compiled, for memory: on 100 images the eager version raised a process's peak by 0.23 GB, this
 # one by 0.12 GB (a graph drops outputs nothing needs, such as the softmax, and frees each tensor
 # after its last use). The variables are arguments, so one trace serves every network.
 @tf.function(reduce_retracing=True)
-def _weight_gradients(weights, biases, norms, images, labels, activation):
+def _weight_gradients(parameters, images, labels, activation):
     with tf.GradientTape() as tape:
-        logits = forward_pass(weights, biases, images, activation=activation, norms=norms)["logits"]
-        cost = tf.reduce_mean(
-            tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
-        )
-    return tape.gradient(cost, weights)
+        cost, _ = cost_and_outputs(parameters, images, labels, activation)
+    return tape.gradient(cost, parameters[: len(WEIGHT_SHAPES)])
 
 
 def gradient_report(network, images, labels, learning_rate):
-    """Per weight tensor: the gradient's norm, the weights' norm and the relative update.
+    """Per weight tensor: the spread of its gradient and of its weights, and the update ratio.
 
-    Returns ``{layer: {"gradient": |g|, "weights": |w|, "relative_update": lr * |g| / |w|}}``
-    for layer1..layer5 (norms are L2 norms of the whole tensor, as floats).
+    Returns ``{layer: {"gradient_std": std(g), "weight_std": std(w), "update_ratio":
+    lr * std(g) / std(w)}}`` for layer1..layer5, as floats.
     """
     report = {}
     for layer, gradient in weight_gradients(network, images, labels).items():
-        gradient_norm = float(tf.norm(gradient))
-        weight_norm = float(tf.norm(network.weights[layer]))
+        weights = network.weights[layer]
         report[layer] = {
-            "gradient": gradient_norm,
-            "weights": weight_norm,
-            "relative_update": learning_rate * gradient_norm / weight_norm,
+            "gradient_std": float(tf.math.reduce_std(gradient)),
+            "weight_std": float(tf.math.reduce_std(weights)),
+            "update_ratio": float(update_ratio(learning_rate, gradient, weights)),
         }
     return report
 
@@ -69,25 +95,12 @@ def dead_fractions(outputs, unit="channel"):
     """``{layerN_conv: fraction of dead units}`` for the four conv layers (see module docstring).
 
     ``outputs`` holds the pre-ReLU outputs for a batch, as ``ConvNet.outputs`` returns them.
-    A layer with inf or NaN outputs (a diverged network) gets NaN: "dead" would be misleading.
+    A layer with inf or NaN outputs (a diverged network) gets NaN.
     """
-    check_choice("unit", unit, UNITS)
-    fractions = {}
-    for name in CONV_LAYERS:
-        values = np.asarray(outputs[name])
-        if values.ndim != 4:
-            raise ValueError(f"{name} must have shape (images, height, width, channels), "
-                             f"got {values.shape}")
-        if not np.isfinite(values).all():
-            fractions[name] = float("nan")
-            continue
-        fires = values > 0
-        axes = (0, 1, 2) if unit == "channel" else 0
-        fractions[name] = float(1.0 - fires.any(axis=axes).mean())
-    return fractions
+    return {name: float(dead_fraction(outputs[name], unit)) for name in CONV_LAYERS}
 
 
-def plot_gradient_report(reports, field="relative_update", title=None):
+def plot_gradient_report(reports, field="update_ratio", title=None):
     """One line per run across layer1..layer5, log scale; ``field`` picks what to plot."""
     fig, ax = plt.subplots(figsize=(7, 3.6), layout="constrained")
     layers = list(WEIGHT_SHAPES)

@@ -16,7 +16,6 @@ matrix of shape (inputs, outputs): fan_in = inputs and fan_out = outputs.
 
 import math
 
-import numpy as np
 import tensorflow as tf
 
 from .checks import check_choice, check_count, check_positive
@@ -51,15 +50,15 @@ def fan_in_fan_out(shape):
 
 def he_stddev(fan_in, factor=2.0):
     """He / variance-scaling stddev: sqrt(factor / fan_in) (factor 2 for ReLU)."""
-    _check_positive("fan_in", fan_in)
-    _check_positive("factor", factor)
+    check_positive("fan_in", fan_in)
+    check_positive("factor", factor)
     return math.sqrt(factor / fan_in)
 
 
 def xavier_stddev(fan_in, fan_out):
     """Xavier / Glorot stddev: sqrt(2 / (fan_in + fan_out))."""
-    _check_positive("fan_in", fan_in)
-    _check_positive("fan_out", fan_out)
+    check_positive("fan_in", fan_in)
+    check_positive("fan_out", fan_out)
     return math.sqrt(2.0 / (fan_in + fan_out))
 
 
@@ -69,8 +68,8 @@ def xavier_limit(fan_in, fan_out):
     A uniform distribution on [-a, a] has variance a**2 / 3, so this has the variance of
     :func:`xavier_stddev` squared.
     """
-    _check_positive("fan_in", fan_in)
-    _check_positive("fan_out", fan_out)
+    check_positive("fan_in", fan_in)
+    check_positive("fan_out", fan_out)
     return math.sqrt(6.0 / (fan_in + fan_out))
 
 
@@ -81,8 +80,8 @@ def lecun_stddev(fan_in):
 
 def expected_stddev(scheme, shape, scale=1.0):
     """The stddev a scheme aims for on a tensor of ``shape``, times ``scale``."""
-    check_scheme(scheme)
-    check_scale(scale)
+    check_choice("initialization scheme", scheme, SCHEMES)
+    check_positive("scale", scale)
     fan_in, fan_out = fan_in_fan_out(shape)
     base = {
         "normal": 1.0,
@@ -102,9 +101,9 @@ def initial_weights(scheme, shape, scale=1.0, seed=0):
     ``orthogonal`` are Keras's HeNormal, GlorotUniform, LeCunNormal and Orthogonal initializers.
     The same ``seed`` always gives the same tensor.
     """
-    check_scheme(scheme)
-    check_scale(scale)
-    seed = _checked_seed(seed)
+    check_choice("initialization scheme", scheme, SCHEMES)
+    check_positive("scale", scale)
+    seed = check_count("seed", seed, minimum=0)
     shape = tuple(int(size) for size in shape)
     fan_in_fan_out(shape)
     if scheme == "normal":
@@ -137,16 +136,14 @@ def layer_weights(scheme, shapes, index, seed=0, scale=1.0):
     The result is the unit-scale draw times ``scale``, so the same (scheme, seed, layer) at
     two scales differ by exactly that factor.
     """
-    check_scheme(scheme)
-    check_scale(scale)
+    check_choice("initialization scheme", scheme, SCHEMES)
+    check_positive("scale", scale)
     shapes = [tuple(int(size) for size in shape) for shape in shapes]
-    if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
-        raise TypeError(f"index must be an integer, got {index!r}")
-    if not 0 <= index < len(shapes):
-        raise ValueError(f"index must be in 0 .. {len(shapes) - 1}, got {index}")
+    index = check_count("index", index, minimum=0, maximum=len(shapes) - 1)
+    seed = check_count("seed", seed, minimum=0)
     if scheme != "normal":
-        return initial_weights(scheme, shapes[index], scale, _checked_seed(seed) + index + 1)
-    tf.random.set_seed(_checked_seed(seed))
+        return initial_weights(scheme, shapes[index], scale, seed + index + 1)
+    tf.random.set_seed(seed)
     for shape in shapes[:index]:
         tf.random.normal(shape)  # the draws of the layers before this one
     return tf.random.normal(shapes[index]) * scale
@@ -170,20 +167,3 @@ def weight_variance(scheme, shape, scale=1.0):
     """Variance of one weight that ``scheme`` aims for on ``shape``: expected_stddev squared."""
     return expected_stddev(scheme, shape, scale) ** 2
 
-
-def check_scheme(scheme):
-    """Raise a ValueError unless ``scheme`` is one of :data:`SCHEMES`."""
-    check_choice("initialization scheme", scheme, SCHEMES)
-
-
-def check_scale(scale):
-    """Raise unless ``scale`` is a finite number > 0 (use the ``zeros`` scheme for zeros)."""
-    check_positive("scale", scale)
-
-
-def _checked_seed(seed):
-    return check_count("seed", seed, minimum=0)
-
-
-def _check_positive(name, value):
-    check_positive(name, value)

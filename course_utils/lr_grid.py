@@ -1,21 +1,26 @@
-"""Learning rate x initialization: train every initialization at every rate of a grid.
+"""Learning rate x initialization: train every network at every rate of a grid.
 
 The grid steps half a decade (1e-7, 3.2e-7, 1e-6, ..., 1e0), so a "window" of working rates can
-be read off it in decades. Every cell draws its weights afresh from the same seed and trains on
-the same batches; only the learning rate differs along a row.
+be read off it in decades. A row is one way to build the network: one of the post's experiments
+(by its key), or any function that returns a fresh :class:`~course_utils.network.ConvNet`
+(BatchNorm, LSUV, ...). Every cell builds its network afresh and trains on the same batches;
+only the learning rate differs along a row.
 
-Each cell ends in one of four outcomes, decided by rules that hold on any CPU:
+Each cell ends in one of these outcomes, decided by rules that hold on any CPU:
 
-- ``diverged``: the training cost became inf or NaN (training stops at that step);
+- ``diverged``: the training cost became inf or NaN (training stops at that step), or, with
+  ``diverge_factor``, a recorded training cost rose above that many times the first one (the run
+  stops there);
 - ``stuck at ln 10``: the test cost equals ln 10 to four decimals (uniform predictions);
 - ``learns``: test accuracy of at least :data:`LEARNS_ACCURACY`;
-- ``learns little``: anything else.
+- ``learns little``: anything else;
+- ``not run``: left out by ``skip_below_window`` (see :func:`run_grid`).
 
 To save time, a cell can stop early once it is firmly stuck: a run whose recorded training
-costs (one every 10 steps, from step 0) are all still ln 10 to four decimals when it reaches step
-``stop_stuck_after`` is stopped there and tested as it is (``stopped_at`` records where). With
-the default 20 that reads the costs of steps 0 and 10. Pass ``stop_stuck_after=None`` to run
-every cell to the end and check that the outcomes do not change.
+costs (one every ``record_every`` steps, from step 0) are all still ln 10 to four decimals when it
+reaches step ``stop_stuck_after`` is stopped there and tested as it is (``stopped_at`` records
+where). With the defaults (every 10 steps, 20) that reads the costs of steps 0 and 10. Pass
+``stop_stuck_after=None`` to run every cell to the end and check that the outcomes do not change.
 """
 
 from dataclasses import dataclass
@@ -23,25 +28,26 @@ import math
 
 import numpy as np
 
-from .experiments import EXPERIMENTS
+from .checks import check_count, check_positive, check_rates
+from .experiments import EXPERIMENTS, get_experiment
 from .training import evaluate, train
 
 LN_10 = math.log(10)  # the cost of uniform predictions over ten digits
 HALF_DECADE_RATES = tuple(float(f"{10 ** (exponent / 2):.2g}") for exponent in range(-14, 1))
 LEARNS_ACCURACY = 0.5  # test accuracy from which a run "learns"
-_RECORD_EVERY = 10  # training-batch cost recorded every 10 steps (what the stop rule reads)
-OUTCOMES = ("learns", "learns little", "stuck at ln 10", "diverged")
+OUTCOMES = ("learns", "learns little", "stuck at ln 10", "diverged", "not run")
 
 
 @dataclass
 class LearningRateGrid:
-    """Test cost, test accuracy and outcome of each (initialization, learning rate) cell."""
+    """Test cost, test accuracy and outcome of each (network, learning rate) cell."""
 
-    keys: tuple  # experiment keys, one row each
+    keys: tuple  # one per row: an experiment key, or the label of a network builder
+    titles: tuple  # one per row: what the figures call it
     rates: tuple  # learning rates, one column each
     steps: int
-    cost: np.ndarray  # (rows, columns); NaN where the run diverged
-    accuracy: np.ndarray  # (rows, columns), fractions; NaN where the run diverged
+    cost: np.ndarray  # (rows, columns); NaN where the run diverged or was not run
+    accuracy: np.ndarray  # (rows, columns), fractions; NaN where diverged or not run
     outcome: np.ndarray  # (rows, columns) of strings from OUTCOMES
     stopped_at: np.ndarray  # (rows, columns): the step a run ended at (== steps if it ran out)
     histories: dict  # (key, rate) -> the run's training History (cost every 10 steps)
@@ -65,6 +71,16 @@ class LearningRateGrid:
             return None, None, 0, 0.0
         return min(working), max(working), len(working), math.log10(max(working) / min(working))
 
+    def best(self, key):
+        """``(rate, cost, accuracy)`` of the most accurate run of ``key`` that did not diverge
+        (the lowest such rate on a tie), or None if every run diverged or none ran."""
+        row = self.keys.index(key)
+        accuracies = self.accuracy[row]
+        if np.isnan(accuracies).all():
+            return None
+        column = int(np.nanargmax(accuracies))
+        return self.rates[column], float(self.cost[row, column]), float(accuracies[column])
+
 
 def outcome_of(diverged, test_cost, test_accuracy):
     """The outcome word of one run (see the module's docstring)."""
@@ -78,79 +94,113 @@ def outcome_of(diverged, test_cost, test_accuracy):
 
 
 def run_grid(data, steps, keys=tuple(EXPERIMENTS), rates=HALF_DECADE_RATES, seed=0,
-             test_images=None, stop_stuck_after=20, keep=()):
-    """Train each experiment's weights for ``steps`` steps at each rate; test each run.
+             test_images=None, stop_stuck_after=20, keep=(), record_every=10,
+             diverge_factor=None, skip_below_window=False):
+    """Train each row's network for ``steps`` steps at each rate; test each run.
 
-    ``test_images`` limits the test to the first N test images (None: all of them). ``keep``
-    lists ``(key, rate)`` cells whose trained networks are kept in ``grid.networks``.
+    ``keys`` lists the rows: experiment keys (their weights drawn from ``seed``), or a dict
+    ``{label: build}`` whose ``build()`` returns a fresh network. ``test_images`` limits the
+    test to the first N test images (None: all of them). ``keep`` lists ``(key, rate)`` cells
+    whose trained networks are kept in ``grid.networks``. ``diverge_factor`` (None: off) stops
+    a run as diverged once a recorded training cost exceeds that many times its first one.
+    ``skip_below_window`` runs each row from its largest rate down and stops the row once a
+    rate below a learning one no longer learns: a smaller step does less in the same number of
+    steps, so the rates below are left out as too slow (outcome ``not run``).
     """
-    keys, rates = tuple(keys), tuple(float(rate) for rate in rates)
-    for key in keys:
-        if key not in EXPERIMENTS:
-            raise ValueError(f"unknown experiment {key!r}; choose from {tuple(EXPERIMENTS)}")
-    if not rates or any(not math.isfinite(rate) or rate <= 0 for rate in rates):
-        raise ValueError(f"rates must be finite numbers > 0, got {rates}")
-    if stop_stuck_after is not None and stop_stuck_after < 1:
-        raise ValueError(f"stop_stuck_after must be >= 1 or None, got {stop_stuck_after}")
+    builders = _row_builders(keys, seed)
+    rates = check_rates(rates)
+    steps = check_count("steps", steps, minimum=0)
+    record_every = check_count("record_every", record_every, minimum=1)
+    if stop_stuck_after is not None:
+        stop_stuck_after = check_count("stop_stuck_after", stop_stuck_after, minimum=1)
+    if diverge_factor is not None:
+        diverge_factor = check_positive("diverge_factor", diverge_factor)
     count = len(data.test_labels) if test_images is None else test_images
     test = data.test_images[:count], data.test_labels[:count]
-    shape = (len(keys), len(rates))
-    grid = LearningRateGrid(keys, rates, steps, np.full(shape, np.nan), np.full(shape, np.nan),
-                            np.full(shape, "", dtype=object), np.full(shape, steps), {}, {})
+    shape = (len(builders), len(rates))
+    grid = LearningRateGrid(tuple(builders), tuple(title for title, _ in builders.values()),
+                            rates, steps, np.full(shape, np.nan), np.full(shape, np.nan),
+                            np.full(shape, "not run", dtype=object), np.full(shape, 0), {}, {})
     keep = {(key, float(rate)) for key, rate in keep}
-    for row, key in enumerate(keys):
-        for column, rate in enumerate(rates):
-            network = EXPERIMENTS[key].create_network(seed)
+    order = sorted(range(len(rates)), key=lambda column: rates[column],
+                   reverse=skip_below_window)
+    for row, (key, (_title, build)) in enumerate(builders.items()):
+        learned = False
+        for column in order:
+            rate = rates[column]
+            network = build()
             ended = [steps]
 
-            def stop_if_stuck(step, history, ended=ended):
+            def stop_early(step, history, ended=ended):
+                costs = history.costs
+                if diverge_factor is not None and not costs[-1] <= diverge_factor * costs[0]:
+                    ended[0] = history.steps[-1]
+                    return True
                 if stop_stuck_after is None or step < stop_stuck_after:
                     return False
-                if all(round(cost, 4) == round(LN_10, 4) for cost in history.costs):
+                if all(round(cost, 4) == round(LN_10, 4) for cost in costs):
                     ended[0] = step
                     return True
                 return False
 
             history = train(network, data.train_images, data.train_labels, rate, steps,
-                            record_every=_RECORD_EVERY, progress=False, callback=stop_if_stuck)
-            diverged = history.diverged_at is not None
-            if diverged:
+                            record_every=record_every, progress=False, callback=stop_early)
+            costs = history.costs
+            diverged = history.diverged_at is not None or (
+                diverge_factor is not None and not costs[-1] <= diverge_factor * costs[0])
+            if history.diverged_at is not None:
                 ended[0] = history.diverged_at
-            else:
+            if not diverged:
                 grid.cost[row, column], grid.accuracy[row, column] = evaluate(network, *test)
             grid.stopped_at[row, column] = ended[0]
             grid.histories[key, rate] = history
             if (key, rate) in keep:
                 grid.networks[key, rate] = network
-            grid.outcome[row, column] = outcome_of(
-                diverged, grid.cost[row, column], grid.accuracy[row, column])
+            outcome = outcome_of(diverged, grid.cost[row, column], grid.accuracy[row, column])
+            grid.outcome[row, column] = outcome
+            if skip_below_window and learned and outcome != "learns":
+                break
+            learned = learned or outcome == "learns"
     return grid
 
 
-def plot_grid(grid, title=None):
-    """Two heat maps side by side: test accuracy and test cost (log10) of every cell.
+def _row_builders(keys, seed):
+    """``{key: (title, build)}`` for experiment keys or a ``{label: build}`` dict."""
+    if isinstance(keys, dict):
+        if not keys or not all(callable(build) for build in keys.values()):
+            raise ValueError("keys must be experiment keys or a non-empty dict "
+                             "{label: function that returns a fresh network}")
+        return {label: (str(label), build) for label, build in keys.items()}
+    keys = tuple(keys)
+    if not keys:
+        raise ValueError("keys must name at least one experiment")
+    return {key: (get_experiment(key).title,
+                  lambda key=key: EXPERIMENTS[key].create_network(seed)) for key in keys}
 
-    Rows are initializations, columns learning rates; diverged cells are grey and say so.
+
+def plot_grid(grid, title=None):
+    """Two heat maps, one above the other: test accuracy and test cost (log10) of every cell.
+
+    Rows are networks, columns learning rates; diverged cells are grey and say so, cells that
+    were not run are grey with a dash.
     """
     import matplotlib.pyplot as plt
 
-    from .experiments import EXPERIMENTS
-
     fig, (accuracy_ax, cost_ax) = plt.subplots(2, 1, figsize=(13, 5.6), layout="constrained")
-    diverged = grid.outcome == "diverged"
+    diverged, not_run = grid.outcome == "diverged", grid.outcome == "not run"
     panels = (
         (accuracy_ax, 100 * grid.accuracy, "viridis", 0, 100, "test accuracy (%)",
          lambda value: f"{value:.0f}"),
         (cost_ax, np.log10(grid.cost), "magma_r", -1, 6, "log10(test cost)",
-         lambda value: f"{10 ** value:.2g}" if value < 3 else f"1e{value:.0f}"),
+         _cost_label),
     )
     for ax, values, cmap, vmin, vmax, label, text in panels:
         colours = plt.get_cmap(cmap).with_extremes(bad="lightgray")
         image = ax.imshow(np.ma.masked_invalid(values), cmap=colours, vmin=vmin, vmax=vmax,
                           aspect="auto")
         for (row, column), value in np.ndenumerate(values):
-            if diverged[row, column]:
-                words, colour = "div.", "black"
+            if diverged[row, column] or not_run[row, column]:
+                words, colour = ("div." if diverged[row, column] else "-"), "black"
             else:
                 position = (value - vmin) / (vmax - vmin)
                 words = text(value)
@@ -158,13 +208,19 @@ def plot_grid(grid, title=None):
             ax.text(column, row, words, ha="center", va="center", fontsize=8, color=colour)
         ax.set_xticks(range(len(grid.rates)), [f"{rate:.1e}".replace("e-0", "e-").replace(
             "e+00", "") for rate in grid.rates], rotation=45, ha="right", fontsize=8)
-        ax.set_yticks(range(len(grid.keys)), [EXPERIMENTS[key].title for key in grid.keys],
-                      fontsize=9)
+        ax.set_yticks(range(len(grid.keys)), grid.titles, fontsize=9)
         ax.set_xlabel("learning rate (half-decade steps)")
         fig.colorbar(image, ax=ax, label=label)
-    accuracy_ax.set_title(f"Test accuracy after {grid.steps} steps (grey: diverged)", fontsize=10)
+    grey = "grey: diverged" + (", -: not run" if not_run.any() else "")
+    accuracy_ax.set_title(f"Test accuracy after {grid.steps} steps ({grey})", fontsize=10)
     cost_ax.set_title(f"Test cost after {grid.steps} steps (colour: log10 of the cost)",
                       fontsize=10)
     if title:
         fig.suptitle(title, fontsize=11)
     return fig
+
+
+def _cost_label(log_cost):
+    """A cell's cost from its log10, to two significant figures: 0.48, 2.3, 15, 4.4e5."""
+    cost = 10**log_cost
+    return f"{cost:.2g}" if cost < 1000 else f"{cost:.1e}".replace("e+0", "e").replace("e+", "e")

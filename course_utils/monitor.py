@@ -7,13 +7,17 @@ train on,
 - ``activation_std``: the std of each conv layer's pre-activation ``layerN_conv`` (with
   BatchNorm, of ``layerN_bn``, what the ReLU sees);
 - ``dead``: the fraction of each conv layer's channels that are ``<= 0`` at every position of
-  every image of the batch (the ``"channel"`` count of :mod:`course_utils.diagnostics`);
+  every image of the batch (:func:`course_utils.diagnostics.dead_fraction`, ``"channel"``);
 - ``saturated``: the fraction of the batch's images whose softmax gives one class more than
   :data:`SATURATED_PROBABILITY` (the over-confidence of the post's large weights);
 - ``gradient_std``: the std of the cost's gradient for each weight tensor layer1..layer5;
-- ``update_ratio``: ``learning_rate * std(gradient) / std(weights)`` per weight tensor: how far one
-  step of plain gradient descent moves a tensor, measured against the spread of the tensor
-  itself. CS231n's rule of thumb: about 1e-3 (log10 about -3) when a layer learns well.
+- ``update_ratio``: :func:`course_utils.diagnostics.update_ratio` per weight tensor,
+  ``learning_rate * std(gradient) / std(weights)``: how far one step of plain gradient descent
+  moves a tensor, measured against the spread of the tensor itself. CS231n's rule of thumb:
+  about 1e-3 (log10 about -3) when a layer learns well.
+
+The measurement runs the network as it is built: its activation (ReLU or tanh) and, with
+BatchNorm, its normalization (the spreads and dead channels are then those of ``layerN_bn``).
 
 Turn it on for any training with ``train``'s callback::
 
@@ -28,26 +32,20 @@ pass per 10 training steps, plus a compiled call per 10 steps instead of per 100
 more training time (``python benchmarks/run.py --monitor-only`` measures it; target 20 %).
 """
 
-import math
-
 import numpy as np
 import tensorflow as tf
 
-from .network import BN_LAYERS, WEIGHT_SHAPES, forward_pass, split_parameters
+from .checks import check_choice, check_count, check_data, check_positive
+from .diagnostics import dead_fraction, update_ratio
+from .network import CONV_WEIGHT_NAMES, WEIGHT_SHAPES, cost_and_outputs
+from .stats import even_subsample
+from .training import batch_offset
 
 SATURATED_PROBABILITY = 0.99
 LAYER_FIELDS = ("gradient_std", "update_ratio")  # per weight tensor layer1..layer5
 CONV_FIELDS = ("activation_std", "dead")  # per conv layer layer1..layer4
 FIELDS = LAYER_FIELDS + CONV_FIELDS + ("saturated", "cost")
 MAX_HISTOGRAM_VALUES = 20_000  # gradient values kept per tensor and record, with histograms=True
-
-
-def update_ratio(learning_rate, gradient, weights):
-    """``learning_rate * std(gradient) / std(weights)`` (inf where the weights are constant)."""
-    weight_std = float(np.std(weights))
-    if weight_std == 0:
-        return math.inf
-    return float(learning_rate) * float(np.std(gradient)) / weight_std
 
 
 class Recorder:
@@ -66,20 +64,11 @@ class Recorder:
     def __init__(self, network, images, labels, learning_rate, batch_size=100, start_step=0,
                  stop_above=None, histograms=False):
         self.network = network
-        self.images = np.asarray(images, dtype=np.float32)
-        self.labels = np.asarray(labels).astype(np.int32, copy=False)
-        if self.images.ndim != 4 or self.images.shape[1:] != (28, 28, 1):
-            raise ValueError(f"images must have shape (N, 28, 28, 1), got {self.images.shape}")
-        if self.labels.shape != (len(self.images),):
-            raise ValueError(f"labels must be {len(self.images)} class ids, "
-                             f"got shape {self.labels.shape}")
-        if len(self.labels) < batch_size:
-            raise ValueError(f"batch_size {batch_size} is larger than the "
-                             f"{len(self.labels)} images given")
-        if not learning_rate > 0:
-            raise ValueError(f"learning_rate must be > 0, got {learning_rate!r}")
-        self.learning_rate = float(learning_rate)
-        self.batch_size = int(batch_size)
+        self.batch_size = check_count("batch_size", batch_size, minimum=1)
+        self.images, self.labels = check_data(images, labels, self.batch_size)
+        self.learning_rate = check_positive("learning_rate", learning_rate)
+        if stop_above is not None:
+            stop_above = check_positive("stop_above", stop_above)
         self.stop_above = stop_above
         self.histograms = histograms
         self.steps = []
@@ -96,8 +85,7 @@ class Recorder:
 
     def batch(self, step):
         """The images and labels that ``train`` uses at ``step``."""
-        span = len(self.labels) - self.batch_size
-        offset = (step * self.batch_size) % span if span > 0 else 0
+        offset = batch_offset(step, self.batch_size, len(self.labels))
         rows = slice(offset, offset + self.batch_size)
         return self.images[rows], self.labels[rows]
 
@@ -106,19 +94,21 @@ class Recorder:
         images, labels = self.batch(step)
         parameters = self.network.parameters
         values = _measure(parameters, tf.constant(images), tf.constant(labels),
-                          tf.constant(self.learning_rate), self.histograms)
+                          tf.constant(self.learning_rate), self.network.activation,
+                          self.histograms)
         values = {key: value.numpy() for key, value in values.items()}
         record = {
             "gradient_std": dict(zip(WEIGHT_SHAPES, values["gradient_std"].tolist())),
             "update_ratio": dict(zip(WEIGHT_SHAPES, values["update_ratio"].tolist())),
-            "activation_std": dict(zip(BN_LAYERS, values["activation_std"].tolist())),
-            "dead": dict(zip(BN_LAYERS, values["dead"].tolist())),
+            "activation_std": dict(zip(CONV_WEIGHT_NAMES, values["activation_std"].tolist())),
+            "dead": dict(zip(CONV_WEIGHT_NAMES, values["dead"].tolist())),
             "saturated": float(values["saturated"]),
             "cost": float(values["cost"]),
         }
         if self.histograms:
             self.gradient_samples.append({
-                layer: _subsample(values[f"gradient_{layer}"]) for layer in WEIGHT_SHAPES
+                layer: even_subsample(values[f"gradient_{layer}"], MAX_HISTOGRAM_VALUES)
+                for layer in WEIGHT_SHAPES
             })
         self.steps.append(int(step))
         self.records.append(record)
@@ -127,11 +117,10 @@ class Recorder:
     def series(self, field):
         """``{name: array over self.steps}`` for a per-layer field, or one array for
         ``"saturated"`` and ``"cost"``."""
-        if field not in FIELDS:
-            raise ValueError(f"field must be one of {FIELDS}, got {field!r}")
+        check_choice("field", field, FIELDS)
         if field in ("saturated", "cost"):
             return np.array([record[field] for record in self.records])
-        names = WEIGHT_SHAPES if field in LAYER_FIELDS else BN_LAYERS
+        names = WEIGHT_SHAPES if field in LAYER_FIELDS else CONV_WEIGHT_NAMES
         return {name: np.array([record[field][name] for record in self.records])
                 for name in names}
 
@@ -141,28 +130,21 @@ class Recorder:
 
 
 @tf.function(reduce_retracing=True)
-def _measure(parameters, images, labels, learning_rate, keep_gradients):
+def _measure(parameters, images, labels, learning_rate, activation, keep_gradients):
     """Every statistic of one record, computed in one compiled call (scalars come back)."""
-    weights, biases, norms = split_parameters(parameters)
+    weights = parameters[: len(WEIGHT_SHAPES)]
     with tf.GradientTape() as tape:
-        outputs = forward_pass(weights, biases, images, norms=norms)
-        cost = tf.reduce_mean(
-            tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=outputs["logits"])
-        )
-    gradients = tape.gradient(cost, list(weights.values()))
-    gradient_std = tf.stack([tf.math.reduce_std(gradient) for gradient in gradients])
-    weight_std = tf.stack([tf.math.reduce_std(variable) for variable in weights.values()])
-    suffix = "_conv" if norms is None else "_bn"
-    seen = [outputs[layer + suffix] for layer in BN_LAYERS]  # what each ReLU receives
+        cost, outputs = cost_and_outputs(parameters, images, labels, activation)
+    gradients = tape.gradient(cost, weights)
+    suffix = "_bn" if f"{CONV_WEIGHT_NAMES[0]}_bn" in outputs else "_conv"
+    seen = [outputs[layer + suffix] for layer in CONV_WEIGHT_NAMES]  # what each ReLU receives
     values = {
         "cost": cost,
-        "gradient_std": gradient_std,
-        "update_ratio": learning_rate * gradient_std / weight_std,
+        "gradient_std": tf.stack([tf.math.reduce_std(gradient) for gradient in gradients]),
+        "update_ratio": tf.stack([update_ratio(learning_rate, gradient, variable)
+                                  for gradient, variable in zip(gradients, weights)]),
         "activation_std": tf.stack([tf.math.reduce_std(value) for value in seen]),
-        "dead": tf.stack([
-            1.0 - tf.reduce_mean(tf.cast(tf.reduce_any(value > 0, axis=(0, 1, 2)), tf.float32))
-            for value in seen
-        ]),
+        "dead": tf.stack([dead_fraction(value, "channel") for value in seen]),
         "saturated": tf.reduce_mean(tf.cast(
             tf.reduce_max(outputs["predictions"], axis=1) > SATURATED_PROBABILITY, tf.float32)),
     }
@@ -170,12 +152,6 @@ def _measure(parameters, images, labels, learning_rate, keep_gradients):
         for layer, gradient in zip(WEIGHT_SHAPES, gradients):
             values[f"gradient_{layer}"] = gradient
     return values
-
-
-def _subsample(values):
-    values = np.asarray(values).ravel()
-    stride = max(1, -(-values.size // MAX_HISTOGRAM_VALUES))
-    return values[::stride].copy()
 
 
 def stop_above(limit):

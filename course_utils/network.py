@@ -23,6 +23,8 @@ time too the statistics are the current batch's (no running averages: see :func:
 import numpy as np
 import tensorflow as tf
 
+from .checks import check_choice, check_images
+
 WEIGHT_SHAPES = {
     "layer1": (3, 3, 1, 64),
     "layer2": (3, 3, 64, 64),
@@ -31,6 +33,7 @@ WEIGHT_SHAPES = {
     "layer5": (7 * 7 * 128, 10),
 }
 CONV_LAYERS = ("layer1_conv", "layer2_conv", "layer3_conv", "layer4_conv")
+CONV_WEIGHT_NAMES = ("layer1", "layer2", "layer3", "layer4")  # the conv layers' weight tensors
 OUTPUT_NAMES = CONV_LAYERS + ("logits", "predictions")
 # The nonlinearity after each conv layer: the post's ReLU, or tanh (notebook 7: the activation
 # decides which initialization keeps the spread).
@@ -52,7 +55,7 @@ class ConvNet(tf.Module):
         activation="relu",
     ):
         super().__init__(name="convnet")
-        self.activation = check_activation(activation)
+        self.activation = check_choice("activation", activation, ACTIVATIONS)
         given = (layer1_weights, layer2_weights, layer3_weights, layer4_weights, layer5_weights)
         self.weights = {}
         self.biases = {}
@@ -65,7 +68,7 @@ class ConvNet(tf.Module):
             self.norms = {
                 layer: (tf.Variable(tf.ones(WEIGHT_SHAPES[layer][-1]), name=f"{layer}_gamma"),
                         tf.Variable(tf.zeros(WEIGHT_SHAPES[layer][-1]), name=f"{layer}_beta"))
-                for layer in BN_LAYERS
+                for layer in CONV_WEIGHT_NAMES
             }
 
     @classmethod
@@ -145,7 +148,7 @@ def forward_pass(weights, biases, images, activation="relu", norms=None):
     ``norms`` (``{"layer1": (gamma, beta), ...}``) puts a :func:`batch_norm` after each conv layer.
     """
     w, b = weights, biases
-    act = ACTIVATIONS[check_activation(activation)]
+    act = ACTIVATIONS[check_choice("activation", activation, ACTIVATIONS)]
     outputs = {}
     outputs["layer1_conv"] = _conv(images, w["layer1"]) + b["layer1"]
     hidden = act(_normalized(outputs, "layer1", norms))
@@ -161,7 +164,6 @@ def forward_pass(weights, biases, images, activation="relu", norms=None):
     return outputs
 
 
-BN_LAYERS = ("layer1", "layer2", "layer3", "layer4")
 BN_EPSILON = 1e-5
 
 
@@ -179,6 +181,23 @@ def batch_norm(values, gamma, beta, epsilon=BN_EPSILON):
     return (values - mean) * scale + beta
 
 
+def cost_and_outputs(parameters, images, labels, activation="relu"):
+    """``(cost, outputs)``: the mean softmax cross-entropy of the logits, and every named output.
+
+    ``parameters`` is a list ordered like :attr:`ConvNet.parameters` (so a compiled caller can
+    take any network's variables); ``labels`` are class ids. The one place where the course
+    computes its cost: training, evaluation, gradients and the dashboard all call it. The logits
+    go to float32 before the cost, whatever precision the forward pass ran in.
+    """
+    weights, biases, norms = split_parameters(parameters)
+    outputs = forward_pass(weights, biases, images, activation=activation, norms=norms)
+    logits = tf.cast(outputs["logits"], tf.float32)
+    cost = tf.reduce_mean(
+        tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+    )
+    return cost, outputs
+
+
 def split_parameters(parameters):
     """``(weights, biases, norms)`` from a list ordered like :attr:`ConvNet.parameters`."""
     count = len(WEIGHT_SHAPES)
@@ -187,7 +206,7 @@ def split_parameters(parameters):
     rest = parameters[2 * count :]
     if not rest:
         return weights, biases, None
-    norms = {layer: (rest[2 * i], rest[2 * i + 1]) for i, layer in enumerate(BN_LAYERS)}
+    norms = {layer: (rest[2 * i], rest[2 * i + 1]) for i, layer in enumerate(CONV_WEIGHT_NAMES)}
     return weights, biases, norms
 
 
@@ -198,21 +217,6 @@ def _normalized(outputs, layer, norms):
         return values
     outputs[f"{layer}_bn"] = batch_norm(values, *norms[layer])
     return outputs[f"{layer}_bn"]
-
-
-def check_activation(activation):
-    """Return ``activation`` if it is one of :data:`ACTIVATIONS`, else raise a ValueError."""
-    if not isinstance(activation, str) or activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}")
-    return activation
-
-
-def check_images(images):
-    """Return ``images`` as a float32 tensor of shape (N, 28, 28, 1), or raise a clear error."""
-    images = tf.convert_to_tensor(images, dtype=tf.float32)
-    if images.shape.rank != 4 or tuple(images.shape[1:]) != (28, 28, 1):
-        raise ValueError(f"images must have shape (N, 28, 28, 1), got {tuple(images.shape)}")
-    return images
 
 
 def _as_weight_variable(layer, weights, shape):

@@ -10,6 +10,8 @@ import math
 
 import numpy as np
 
+from .checks import check_fraction
+
 PERCENTILES = (1, 5, 25, 50, 75, 95, 99)
 STAT_FIELDS = ("min", "max", "mean", "std") + tuple(f"p{q}" for q in PERCENTILES)
 EXPLODING_RATIO = 10.0
@@ -52,6 +54,14 @@ def finite_values(values):
     return values if finite.all() else values[finite]
 
 
+def even_subsample(values, limit):
+    """At most ``limit`` of the (flattened) ``values``, evenly spaced: every k-th, with k as small
+    as the limit allows. A copy, so that it does not keep a large array alive."""
+    values = np.asarray(values).ravel()
+    stride = max(1, -(-values.size // limit))  # ceiling division
+    return values[::stride].copy()
+
+
 def _std(values, chunk=1 << 20):
     """Standard deviation accumulated in float64, a million values at a time (so that a float32
     layer output needs no float64 copy of itself)."""
@@ -90,7 +100,7 @@ def diagnosis(stats):
     return "healthy"
 
 
-def verdict(stats):
+def diagnosis_line(stats):
     """One line: the :func:`diagnosis` with the layer4/layer1 std ratio that supports it."""
     kind = diagnosis(stats)
     if kind == "undefined":
@@ -125,8 +135,7 @@ def saturation_fraction(pre_activations, threshold=SATURATION_THRESHOLD):
     ``1 - tanh(z)**2`` is below ``1 - threshold**2`` (0.059 for 0.97), so it passes back almost
     no gradient. NaN if there is no finite value.
     """
-    if not 0 < threshold < 1:
-        raise ValueError(f"threshold must be between 0 and 1, got {threshold!r}")
+    check_fraction("threshold", threshold)
     values = np.asarray(pre_activations).ravel()
     finite = values[np.isfinite(values)]
     if finite.size == 0:

@@ -27,6 +27,7 @@ import numpy as np
 import tensorflow as tf
 
 from .network import CONV_LAYERS
+from .stats import even_subsample, finite_values
 
 HISTOGRAM_NAMES = CONV_LAYERS + ("logits",)
 # tf.summary.histogram needs memory in proportion to values x buckets (about 1.3 GB for the conv
@@ -42,10 +43,8 @@ def write_histograms(writer, network, images, step):
     outputs = network.outputs(images)
     with writer.as_default(step=step):
         for name in HISTOGRAM_NAMES:
-            values = np.asarray(outputs[name]).ravel()
-            values = values[np.isfinite(values)]
-            stride = max(1, -(-values.size // MAX_HISTOGRAM_VALUES))  # ceiling division
-            tf.summary.histogram(name, values[::stride])
+            values = even_subsample(finite_values(outputs[name]), MAX_HISTOGRAM_VALUES)
+            tf.summary.histogram(name, values)
     writer.flush()
 
 

@@ -30,8 +30,8 @@ import warnings
 import numpy as np
 import tensorflow as tf
 
-from .checks import check_count, check_positive
-from .network import check_images, forward_pass, split_parameters
+from .checks import check_choice, check_count, check_data, check_positive
+from .network import cost_and_outputs
 
 DEFAULT_BATCH_SIZE = 100
 PRECISIONS = ("float32", "bfloat16")
@@ -115,11 +115,11 @@ def train(
     CPU without bfloat16 instructions warns (:func:`bfloat16_support`).
     """
     compute_dtype = _compute_dtype(precision)
-    images, labels = _check_data(images, labels, batch_size, as_tensors=False)
-    learning_rate = _check_learning_rate(learning_rate)
-    steps = _check_count("steps", steps, minimum=0)
-    start_step = _check_count("start_step", start_step, minimum=0)
-    record_every = _check_count("record_every", record_every, minimum=1)
+    images, labels = check_data(images, labels, batch_size)
+    learning_rate = check_positive("learning_rate", learning_rate)
+    steps = check_count("steps", steps, minimum=0)
+    start_step = check_count("start_step", start_step, minimum=0)
+    record_every = check_count("record_every", record_every, minimum=1)
     run_chunk = _compile_chunk(network, images, labels, batch_size, compute_dtype)
     rate = tf.constant(learning_rate, dtype=tf.float32)
     history = History(learning_rate=learning_rate)
@@ -151,6 +151,14 @@ def train(
     return history
 
 
+def batch_offset(step, batch_size, num_images):
+    """The index of the first image of the batch of ``step`` (a step number or a NumPy array of
+    them): ``(step * batch_size) % (num_images - batch_size)``, or 0 when the images make only
+    one batch."""
+    span = num_images - batch_size
+    return (step * batch_size) % span if span > 0 else step * 0
+
+
 def evaluate(network, images, labels, batch_size=DEFAULT_BATCH_SIZE, precision="float32"):
     """Test cost and accuracy as the original computed them: the mean over batches of 100.
 
@@ -158,7 +166,7 @@ def evaluate(network, images, labels, batch_size=DEFAULT_BATCH_SIZE, precision="
     ``precision`` as in :func:`train` (the cost itself is always computed in float32).
     """
     compute_dtype = _compute_dtype(precision)
-    images, labels = _check_data(images, labels, batch_size)
+    images, labels = check_data(images, labels, batch_size)
     num_batches = len(labels) // batch_size
     images = tf.reshape(images[: num_batches * batch_size], (num_batches, batch_size, 28, 28, 1))
     labels = tf.reshape(labels[: num_batches * batch_size], (num_batches, batch_size))
@@ -177,13 +185,8 @@ def _batch_cost_and_accuracy(parameters, images, labels, compute_dtype=tf.float3
     if compute_dtype != tf.float32:  # bfloat16: the casts' gradients come back as float32
         parameters = [tf.cast(parameter, compute_dtype) for parameter in parameters]
         images = tf.cast(images, compute_dtype)
-    weights, biases, norms = split_parameters(parameters)
-    logits = forward_pass(weights, biases, images, activation=activation, norms=norms)["logits"]
-    logits = tf.cast(logits, tf.float32)
-    cost = tf.reduce_mean(
-        tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
-    )
-    correct = tf.equal(tf.argmax(logits, axis=1, output_type=tf.int32), labels)
+    cost, outputs = cost_and_outputs(parameters, images, labels, activation)
+    correct = tf.equal(tf.argmax(outputs["logits"], axis=1, output_type=tf.int32), labels)
     return cost, tf.reduce_mean(tf.cast(correct, tf.float32))
 
 
@@ -197,15 +200,13 @@ def _compile_chunk(network, images, labels, batch_size, compute_dtype=tf.float32
     """
     parameters = network.parameters
     activation = _activation(network)
-    span = len(labels) - batch_size
 
     def run_chunk(start, count, learning_rate):
         start, count = int(start), int(count)
         costs, accuracies = [], []
         for first in range(start, start + count, _MAX_CHUNK_STEPS):
             steps = np.arange(first, min(first + _MAX_CHUNK_STEPS, start + count))
-            offsets = (steps * batch_size) % span if span > 0 else np.zeros_like(steps)
-            rows = offsets[:, None] + np.arange(batch_size)  # (steps, batch_size) indices
+            rows = batch_offset(steps, batch_size, len(labels))[:, None] + np.arange(batch_size)
             chunk_costs, chunk_accuracies = _run_batches(
                 parameters, tf.constant(images[rows]), tf.constant(labels[rows]), learning_rate,
                 compute_dtype, activation,
@@ -293,52 +294,15 @@ def bfloat16_support(cpuinfo="/proc/cpuinfo"):
 
 
 def _compute_dtype(precision):
-    """The forward pass's dtype for ``precision``; warns once if bfloat16 is not supported."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    if precision == "float32":
+    """The forward pass's dtype for ``precision``; warns if bfloat16 is not supported (Python
+    shows the warning once for each line of code that triggers it)."""
+    if check_choice("precision", precision, PRECISIONS) == "float32":
         return tf.float32
-    global _BFLOAT16_CHECKED
-    if not _BFLOAT16_CHECKED:
-        _BFLOAT16_CHECKED = True
-        supported, reason = bfloat16_support()
-        if not supported:
-            warnings.warn(f"precision='bfloat16' may be slower than float32 here: {reason}",
-                          RuntimeWarning, stacklevel=3)
+    supported, reason = bfloat16_support()
+    if not supported:
+        warnings.warn(f"precision='bfloat16' may be slower than float32 here: {reason}",
+                      RuntimeWarning, stacklevel=3)
     return tf.bfloat16
-
-
-_BFLOAT16_CHECKED = False
-
-
-def _check_data(images, labels, batch_size, as_tensors=True):
-    """Checked images (float32, (N, 28, 28, 1)) and int32 labels: tensors, or NumPy arrays."""
-    batch_size = _check_count("batch_size", batch_size, minimum=1)
-    if as_tensors:
-        images = check_images(images)
-    else:
-        images = np.asarray(images, dtype=np.float32)  # no copy for a float32 array
-        if images.ndim != 4 or images.shape[1:] != (28, 28, 1):
-            raise ValueError(f"images must have shape (N, 28, 28, 1), got {images.shape}")
-    labels = np.asarray(labels)
-    if labels.shape != (images.shape[0],) or not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(
-            f"labels must be {images.shape[0]} integer class ids (one per image), "
-            f"got {labels.dtype} of shape {labels.shape}"
-        )
-    if len(labels) < batch_size:
-        raise ValueError(f"batch_size {batch_size} is larger than the {len(labels)} images given")
-    if not as_tensors:
-        return images, labels.astype(np.int32, copy=False)
-    return images, tf.convert_to_tensor(labels, dtype=tf.int32)
-
-
-def _check_learning_rate(learning_rate):
-    return check_positive("learning_rate", learning_rate)
-
-
-def _check_count(name, value, minimum):
-    return check_count(name, value, minimum)
 
 
 def _progress_bar(total, enabled):

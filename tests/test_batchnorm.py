@@ -3,7 +3,7 @@ import numpy as np
 from course_utils.experiments import EXPERIMENTS
 from course_utils.network import (
     BN_EPSILON,
-    BN_LAYERS,
+    CONV_WEIGHT_NAMES,
     ConvNet,
     batch_norm,
     split_parameters,
@@ -31,7 +31,7 @@ def test_batchnorm_network_has_gamma_and_beta_and_normalized_outputs(digits):
     plain = EXPERIMENTS["large"].create_network(0)
     network = ConvNet.from_weights(EXPERIMENTS["large"].create_weights(0), batch_norm=True)
     assert network.batch_norm and not plain.batch_norm
-    assert len(network.parameters) == 10 + 2 * len(BN_LAYERS)
+    assert len(network.parameters) == 10 + 2 * len(CONV_WEIGHT_NAMES)
     # four gammas and four betas, one per channel of layer1..layer4: 64 + 64 + 128 + 128 each
     assert sum(int(np.prod(v.shape)) for v in network.parameters) == 321_738 + 2 * 384
     weights, biases, norms = split_parameters(network.parameters)
@@ -43,7 +43,7 @@ def test_batchnorm_network_has_gamma_and_beta_and_normalized_outputs(digits):
     chunked = network.outputs(digits, batch_size=5)
     np.testing.assert_allclose(chunked["layer2_bn"], outputs["layer2_bn"], rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(outputs["layer1_conv"], reference["layer1_conv"], rtol=1e-5)
-    for layer in BN_LAYERS:
+    for layer in CONV_WEIGHT_NAMES:
         normalized = outputs[f"{layer}_bn"]
         np.testing.assert_allclose(normalized.mean(axis=(0, 1, 2)), 0, atol=1e-3)
         assert 0.99 < normalized.std() < 1.001

@@ -5,7 +5,15 @@ import math
 import numpy as np
 import pytest
 
-from course_utils.checks import check_choice, check_count, check_positive
+from course_utils.checks import (
+    check_choice,
+    check_count,
+    check_data,
+    check_fraction,
+    check_images,
+    check_positive,
+    check_rates,
+)
 
 
 def test_counts():
@@ -39,3 +47,38 @@ def test_choices():
     message = r"unknown colour 'green'; choose one of \('red', 'blue'\)"
     with pytest.raises(ValueError, match=message):
         check_choice("colour", "green", ("red", "blue"))
+
+
+def test_check_fraction_wants_a_number_strictly_between_0_and_1():
+    assert check_fraction("threshold", 0.97) == 0.97
+    for bad in (0, 1, 1.5, float("nan")):
+        with pytest.raises(ValueError, match="threshold must be"):
+            check_fraction("threshold", bad)
+    with pytest.raises(TypeError, match="threshold must be a number"):
+        check_fraction("threshold", "0.5")
+
+
+def test_check_rates_wants_at_least_one_positive_finite_rate():
+    assert check_rates([1e-3, 1]) == (1e-3, 1.0)
+    with pytest.raises(ValueError, match="at least one learning rate"):
+        check_rates([])
+    with pytest.raises(ValueError, match="learning rate must be a finite number > 0, got inf"):
+        check_rates([1e-3, float("inf")])
+
+
+def test_check_data_gives_float32_images_and_int32_labels_without_copying():
+    images = np.zeros((3, 28, 28, 1), dtype=np.float32)
+    checked, labels = check_data(images, np.array([1, 2, 3], dtype=np.int64), batch_size=3)
+    assert checked is images and labels.dtype == np.int32 and labels.tolist() == [1, 2, 3]
+    assert check_images(np.zeros((2, 28, 28, 1), dtype=np.uint8)).dtype == np.float32
+
+
+@pytest.mark.parametrize("images, labels, batch_size, message", [
+    (np.zeros((3, 28, 28)), [0, 1, 2], None, r"images must have shape \(N, 28, 28, 1\)"),
+    (np.zeros((3, 28, 28, 1)), [0, 1], None, "labels must be 3 integer class ids"),
+    (np.zeros((3, 28, 28, 1)), [0.0, 1.0, 2.0], None, "labels must be 3 integer class ids"),
+    (np.zeros((3, 28, 28, 1)), [0, 1, 2], 4, "batch_size 4 is larger than the 3 images"),
+])
+def test_check_data_names_what_is_wrong(images, labels, batch_size, message):
+    with pytest.raises(ValueError, match=message):
+        check_data(images, labels, batch_size)

@@ -10,6 +10,7 @@ from course_utils.diagnostics import (
     gradient_report,
     plot_dead_fractions,
     plot_gradient_report,
+    update_ratio,
     weight_gradients,
 )
 from course_utils.experiments import EXPERIMENTS
@@ -62,20 +63,33 @@ def test_gradients_are_those_of_the_networks_own_forward_pass(batch, activation,
         np.testing.assert_allclose(gradients[layer], gradient, rtol=1e-4, atol=1e-6)
 
 
-def test_report_fields_and_relative_update(reports):
-    for report in reports.values():
-        assert list(report) == list(WEIGHT_SHAPES)
-        for row in report.values():
-            assert row["relative_update"] == pytest.approx(1e-3 * row["gradient"] / row["weights"])
+def test_update_ratio_is_lr_times_gradient_std_over_weight_std():
+    rng = np.random.default_rng(0)
+    gradient, weights = rng.normal(0, 3.0, 1000), rng.normal(5.0, 2.0, 1000)
+    expected = 0.1 * np.std(gradient) / np.std(weights)
+    assert float(update_ratio(0.1, gradient, weights)) == pytest.approx(expected, rel=1e-5)
+    assert float(update_ratio(0.1, gradient, np.ones(4))) == math.inf
+
+
+def test_report_rows_are_the_spreads_and_the_update_ratio(batch, reports):
+    network = EXPERIMENTS["proper"].create_network(0)
+    gradients = weight_gradients(network, *batch)
+    for layer, row in reports["proper"].items():
+        assert row["gradient_std"] == pytest.approx(np.std(gradients[layer]), rel=1e-4)
+        assert row["weight_std"] == pytest.approx(np.std(network.weights[layer]), rel=1e-5)
+        assert row["update_ratio"] == pytest.approx(
+            1e-3 * row["gradient_std"] / row["weight_std"], rel=1e-5)
+    assert all(list(report) == list(WEIGHT_SHAPES) for report in reports.values())
 
 
 def test_small_weights_have_vanishing_gradients(reports):
     # With zero biases the ReLU network is positively homogeneous: scaling all five weight
     # tensors by 0.01 scales each weight gradient by 0.01**4 (times the change in softmax - label).
     for layer in WEIGHT_SHAPES:
-        ratio = reports["small"][layer]["gradient"] / reports["large"][layer]["gradient"]
+        small, large = reports["small"][layer], reports["large"][layer]
+        ratio = small["gradient_std"] / large["gradient_std"]
         assert 1e-10 < ratio < 1e-7, layer
-        assert reports["small"][layer]["gradient"] < 1e-2 < reports["proper"][layer]["gradient"]
+        assert small["update_ratio"] < 1e-5 < reports["proper"][layer]["update_ratio"], layer
 
 
 def _outputs(values_by_layer):
@@ -111,7 +125,7 @@ def test_blank_borders_are_dead_neurons_but_no_filter_is_dead(subset):
 def test_bad_unit_and_shape_raise():
     with pytest.raises(ValueError, match="unknown unit .*choose one of"):
         dead_fractions(_outputs({}), unit="filter")
-    with pytest.raises(ValueError, match="layer4_conv must have shape"):
+    with pytest.raises(ValueError, match="must have shape"):
         dead_fractions(_outputs({"layer4_conv": np.ones((2, 3))}))
 
 

@@ -4,6 +4,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from course_utils.experiments import EXPERIMENTS
 from course_utils.lr_grid import (
     HALF_DECADE_RATES,
     LearningRateGrid,
@@ -45,8 +46,10 @@ def test_outcome_rules(diverged, cost, accuracy, outcome):
 def _grid(outcomes, rates=(1e-3, 3.2e-3, 1e-2, 3.2e-2)):
     outcomes = np.array(outcomes, dtype=object)
     shape = outcomes.shape
-    return LearningRateGrid(("large", "proper")[: shape[0]], rates, 10, np.ones(shape),
-                            np.ones(shape), outcomes, np.full(shape, 10), {}, {})
+    keys = ("large", "proper")[: shape[0]]
+    accuracy = np.linspace(0.1, 0.9, outcomes.size).reshape(shape)
+    return LearningRateGrid(keys, keys, rates, 10, np.ones(shape), accuracy, outcomes,
+                            np.full(shape, 10), {}, {})
 
 
 def test_window_in_decades():
@@ -56,6 +59,14 @@ def test_window_in_decades():
     assert grid.window("proper") == (None, None, 0, 0.0)
     one = _grid([["learns", "diverged", "diverged", "diverged"]])
     assert one.window("large") == (1e-3, 1e-3, 1, 0.0)
+
+
+def test_best_is_the_most_accurate_run_that_did_not_diverge():
+    grid = _grid([["learns", "learns", "learns little", "diverged"]])
+    grid.accuracy[0] = [0.6, 0.8, 0.3, np.nan]
+    assert grid.best("large") == (3.2e-3, 1.0, 0.8)
+    grid.accuracy[0] = np.nan
+    assert grid.best("large") is None
 
 
 def test_a_run_stuck_at_ln_10_stops_early_with_the_same_outcome(small_data):
@@ -80,12 +91,71 @@ def test_a_learning_run_is_not_stopped_and_diverged_runs_say_where(small_data):
     assert len(fig.axes) == 4  # two heat maps, two colourbars
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"keys": ["huge"]}, "unknown experiment 'huge'"),
-    ({"rates": [1e-3, 0.0]}, "rates must be finite numbers > 0"),
-    ({"rates": []}, "rates must be finite numbers > 0"),
-    ({"stop_stuck_after": 0}, "stop_stuck_after must be >= 1 or None"),
+def test_rows_can_be_any_network_builders(small_data):
+    # a BatchNorm network as a row, beside one built like the experiment: the same cell as
+    # the experiment's key gives the same result
+    proper = EXPERIMENTS["proper"]
+    builders = {"He": lambda: proper.create_network(0),
+                "He + BN": lambda: type(proper.create_network(0)).from_weights(
+                    proper.create_weights(0), batch_norm=True)}
+    grid = run_grid(small_data, 10, keys=builders, rates=[1e-2])
+    by_key = run_grid(small_data, 10, keys=["proper"], rates=[1e-2])
+    assert grid.keys == grid.titles == ("He", "He + BN")
+    assert grid.cost[0, 0] == by_key.cost[0, 0] and grid.accuracy[0, 0] == by_key.accuracy[0, 0]
+    assert grid.cost[1, 0] != grid.cost[0, 0]
+    assert by_key.titles == (proper.title,)
+
+
+def test_diverge_factor_stops_a_run_whose_cost_climbs(small_data):
+    # N(0, 1) at 1e-4: its cost climbs far above the first one for several steps before it
+    # overflows (NaN at step 7 here); with the factor the run stops at the first climb
+    plain = run_grid(small_data, 12, keys=["large"], rates=[1e-4], record_every=1)
+    early = run_grid(small_data, 12, keys=["large"], rates=[1e-4], record_every=1,
+                     diverge_factor=10)
+    costs = plain.histories["large", 1e-4].costs
+    first_climb = next(step for step, cost in enumerate(costs) if cost > 10 * costs[0])
+    assert first_climb < plain.stopped_at[0, 0] - 1
+    assert early.outcome[0, 0] == "diverged" and np.isnan(early.cost[0, 0])
+    assert early.stopped_at[0, 0] == first_climb
+
+
+def test_skip_below_window_leaves_out_the_rates_under_a_working_one(small_data):
+    rates = [1e-5, 1e-4, 1e-3, 1e-2, 1e-1]
+    full = run_grid(small_data, 10, keys=["proper"], rates=rates)
+    skipped = run_grid(small_data, 10, keys=["proper"], rates=rates, skip_below_window=True)
+    learns = [rate for rate, outcome in zip(rates, full.outcome[0]) if outcome == "learns"]
+    assert learns  # He learns at some rate of this grid in 10 steps
+    lowest = min(learns)
+    first_below = max(rate for rate in rates if rate < lowest)
+    for column, rate in enumerate(rates):
+        if rate >= first_below:  # run, from the largest down, until the first that fails
+            assert skipped.outcome[0, column] == full.outcome[0, column]
+            assert skipped.accuracy[0, column] == full.accuracy[0, column]
+        else:
+            assert skipped.outcome[0, column] == "not run" and np.isnan(skipped.cost[0, column])
+    fig = plot_grid(skipped)
+    texts = [text.get_text() for text in fig.axes[0].texts]
+    assert "-" in texts and "not run" in fig.axes[0].get_title()
+
+
+def test_cost_labels_keep_two_significant_figures():
+    grid = _grid([["learns", "learns", "learns", "learns"]])
+    grid.cost[0] = [0.48, 2.3, 15.0, 4.4e5]
+    fig = plot_grid(grid)
+    assert [text.get_text() for text in fig.axes[1].texts] == ["0.48", "2.3", "15", "4.4e5"]
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"keys": ["huge"]}, ValueError, "unknown experiment 'huge'"),
+    ({"keys": []}, ValueError, "at least one"),
+    ({"keys": {"a": "not callable"}}, ValueError, "function that returns a fresh network"),
+    ({"rates": [1e-3, 0.0]}, ValueError, "learning rate must be a finite number > 0"),
+    ({"rates": [1e-3, float("nan")]}, ValueError, "learning rate must be a finite number > 0"),
+    ({"rates": []}, ValueError, "at least one learning rate"),
+    ({"stop_stuck_after": 0}, ValueError, "stop_stuck_after must be >= 1"),
+    ({"diverge_factor": -1}, ValueError, "diverge_factor must be a finite number > 0"),
+    ({"record_every": 1.5}, TypeError, "record_every must be an integer"),
 ])
-def test_bad_grid_arguments(small_data, kwargs, message):
-    with pytest.raises(ValueError, match=message):
+def test_bad_grid_arguments(small_data, kwargs, error, message):
+    with pytest.raises(error, match=message):
         run_grid(small_data, 10, **kwargs)

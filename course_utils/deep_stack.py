@@ -1,9 +1,27 @@
-"""How the spread of pre-activations changes with depth, measured and predicted.
+"""A deep stack of dense layers: how the spread travels through depth, measured and predicted.
 
 The post's ConvNet has four ReLU layers: enough to see the trend, too few to see where it leads.
-Here a plain stack of ``depth`` dense ReLU layers, each ``width`` units wide and with zero biases,
-is fed a batch of N(0, 1) inputs, and the standard deviation of every layer's pre-activations
-(before the ReLU) is measured.
+Here a plain stack of dense layers is fed a batch of inputs.
+
+Measuring a stack, :func:`stack_spreads`. Layer ``l`` computes ``z_l = h_{l-1} @ W_l`` (zero
+biases) and ``h_l = act(z_l)``; ``h_0`` is the input batch. The notebook creates the weight
+matrices (their shapes set the widths, which may change from layer to layer); this module only
+runs them and measures, in float64:
+
+- forward: the standard deviation of each layer's pre-activations ``z_l``;
+- backward: the standard deviation of the gradient ``dL/dz_l`` of each layer's pre-activations,
+  for a loss whose gradient at the top is a seeded batch of N(0, 1) numbers (so the top layer's
+  gradient has std 1 and every layer below shows what backpropagation makes of it);
+- saturation: the fraction of units with ``|tanh(z_l)| > 0.97`` (see
+  :func:`course_utils.stats.saturation_fraction`), whatever the activation.
+
+The backward pass is written out: ``dL/dh_{l-1} = dL/dz_l @ W_l.T`` and
+``dL/dz_{l-1} = dL/dh_{l-1} * act'(z_{l-1})``, with ``relu'(z) = 1 if z > 0 else 0`` and
+``tanh'(z) = 1 - tanh(z)**2``.
+
+Depth sweeps of the course's schemes, :func:`depth_sweep`: a stack of ``depth`` dense ReLU
+layers, each ``width`` units wide and with zero biases, is fed a batch of N(0, 1) inputs, and the
+standard deviation of every layer's pre-activations (before the ReLU) is measured.
 
 The theory fits in one line. A pre-activation sums ``n = fan_in`` products ``w * x``. With weights
 of variance ``Var(w)`` and inputs of mean square ``E[x**2]``, its variance is
@@ -30,6 +48,53 @@ import numpy as np
 from .checks import check_choice, check_count
 from .experiments import EXPERIMENTS
 from .initializers import initial_weights, weight_variance
+from .stats import saturation_fraction
+
+_FORWARD = {"relu": lambda z: np.maximum(z, 0.0), "tanh": np.tanh}
+_DERIVATIVE = {"relu": lambda z: (z > 0).astype(z.dtype), "tanh": lambda z: 1.0 - np.tanh(z) ** 2}
+
+
+@dataclass
+class StackSpreads:
+    """Per layer (index 0 is layer 1): std of pre-activations, std of their gradients, and the
+    fraction of saturated units."""
+
+    forward_std: np.ndarray
+    backward_std: np.ndarray
+    saturation: np.ndarray
+
+
+def stack_spreads(weights, inputs, activation="relu", seed=0):
+    """Run ``inputs`` (batch, width_0) through dense ``weights`` [(width_0, width_1), ...]."""
+    check_choice("activation", activation, _FORWARD)
+    inputs = np.asarray(inputs, dtype=np.float64)
+    if inputs.ndim != 2:
+        raise ValueError(f"inputs must have shape (batch, width), got {inputs.shape}")
+    matrices = [np.asarray(w, dtype=np.float64) for w in weights]
+    if not matrices:
+        raise ValueError("weights must hold at least one matrix")
+    width = inputs.shape[1]
+    for index, matrix in enumerate(matrices, start=1):
+        if matrix.ndim != 2 or matrix.shape[0] != width:
+            raise ValueError(f"layer {index}'s weights must have shape ({width}, n), "
+                             f"got {matrix.shape}")
+        width = matrix.shape[1]
+    forward, derivative = _FORWARD[activation], _DERIVATIVE[activation]
+    pre_activations, hidden = [], inputs
+    for matrix in matrices:
+        pre_activations.append(hidden @ matrix)
+        hidden = forward(pre_activations[-1])
+    gradient = np.random.default_rng(seed).standard_normal(pre_activations[-1].shape)
+    backward = [gradient.std()]
+    for matrix, below in zip(matrices[:0:-1], pre_activations[-2::-1]):
+        gradient = (gradient @ matrix.T) * derivative(below)
+        backward.append(gradient.std())
+    return StackSpreads(
+        forward_std=np.array([z.std() for z in pre_activations]),
+        backward_std=np.array(backward[::-1]),
+        saturation=np.array([saturation_fraction(z) for z in pre_activations]),
+    )
+
 
 # key -> (label, scheme of course_utils.initializers, scale): the ReLU layers' recipes of the
 # post's experiments (the table in course_utils.experiments), plus Xavier on ReLU layers.
@@ -63,7 +128,7 @@ class DepthSweep:
 
 def relu_gain(key, width):
     """Predicted factor by which the pre-activation stddev grows per ReLU layer of ``width``."""
-    _check_key(key)
+    check_choice("scheme", key, DEPTH_SCHEMES)
     _label, scheme, scale = DEPTH_SCHEMES[key]
     return math.sqrt(width * weight_variance(scheme, (width, width), scale) / 2.0)
 
@@ -75,23 +140,19 @@ def depth_sweep(key, depth=30, width=256, batch_size=256, seed=0):
     :func:`~course_utils.initializers.initial_weights` (seed ``seed + l``); the inputs are a
     seeded batch of N(0, 1) vectors, shared by all schemes.
     """
-    _check_key(key)
+    check_choice("scheme", key, DEPTH_SCHEMES)
     for name, value in (("depth", depth), ("width", width), ("batch_size", batch_size)):
         check_count(name, value, minimum=1)
     seed = check_count("seed", seed)
     label, scheme, scale = DEPTH_SCHEMES[key]
     inputs = np.random.default_rng(seed).standard_normal((batch_size, width))
-    hidden = inputs
-    measured = []
-    for layer in range(1, depth + 1):
-        weights = initial_weights(scheme, (width, width), scale=scale, seed=seed + layer)
-        pre_activations = hidden @ np.asarray(weights, dtype=np.float64)
-        measured.append(pre_activations.std())
-        hidden = np.maximum(pre_activations, 0.0)
+    weights = [initial_weights(scheme, (width, width), scale=scale, seed=seed + layer)
+               for layer in range(1, depth + 1)]
+    measured = stack_spreads(weights, inputs, "relu").forward_std
     gain = relu_gain(key, width)
     first = math.sqrt(width * weight_variance(scheme, (width, width), scale) * np.mean(inputs**2))
     predicted = first * gain ** np.arange(depth)
-    return DepthSweep(key, label, width, np.array(measured), predicted, gain)
+    return DepthSweep(key, label, width, measured, predicted, gain)
 
 
 def plot_depth_sweep(sweeps, title=None):
@@ -115,5 +176,3 @@ def _colours(count):
     return [cycle[index % len(cycle)] for index in range(count)]
 
 
-def _check_key(key):
-    check_choice("scheme", key, DEPTH_SCHEMES)

@@ -2,17 +2,19 @@
 
 :class:`Playground` is an ipywidgets box. Each of the five weight tensors gets a scheme dropdown
 (N(0, 1), He, Xavier, ...) and a scale slider; three buttons load the post's experiments, and a
-switch puts ReLU (the post's) or tanh after the conv layers. Every
-change is applied to the state (:mod:`course_utils.playground`, which holds the weights, runs the
-forward pass and judges the outputs), then the view redraws, for the state's batch of digits:
+switch puts ReLU (the post's) or tanh after the conv layers. Every change is applied to the state
+(:mod:`course_utils.playground.state`, which holds the weights, runs the forward pass and judges
+the outputs), then the view redraws, for the state's batch of digits:
 
 - the histograms of layer1_conv..layer4_conv (one common x-scale, or one per layer),
 - the logits and softmax predictions of the first few digits,
-- a one-line verdict (exploding, vanishing or healthy) from :func:`course_utils.stats.verdict`.
+- a one-line verdict (exploding, vanishing or healthy) from
+  :func:`course_utils.stats.diagnosis_line`.
 
 Below them, a :class:`Trainer`: its train button trains a copy of the current weights in a
 background thread (:meth:`PlaygroundState.train`, i.e. :func:`course_utils.training.train`) and
-draws the training curve every few steps. The pictures are the panels of :mod:`course_utils.panels`.
+draws the training curve every few steps. The pictures are the panels of
+:mod:`course_utils.playground.pictures`.
 
 Bad values (a negative, zero or NaN scale, an unknown scheme or layer) never raise from a
 callback: the widget shows a message that says what is wrong and keeps the last good picture.
@@ -26,13 +28,13 @@ import threading
 
 import ipywidgets as widgets
 
-from .experiments import EXPERIMENTS
-from .initializers import SCHEME_LABELS, SCHEMES
-from .network import WEIGHT_SHAPES
-from .panels import CurvePanel, HistogramPanel, LogitsTable
-from .playground import DEFAULT_BATCH, LAYERS, PRESETS, PlaygroundState
-from .plots import SCALES
-from .stats import format_number
+from ..experiments import EXPERIMENTS
+from ..initializers import SCHEME_LABELS, SCHEMES
+from ..network import WEIGHT_SHAPES
+from ..plots import SCALES
+from ..stats import format_number
+from .pictures import CurvePanel, HistogramPanel, LogitsTable
+from .state import DEFAULT_BATCH, LAYERS, PRESETS, PlaygroundState
 
 SCALE_RANGE = (1e-3, 1e2)  # what the scale sliders offer
 LEARNING_RATE_RANGE = (1e-7, 1.0)
@@ -71,7 +73,7 @@ class Playground(widgets.VBox):
             options=SCALES, value="common", description="x-scale",
             tooltips=["one x-range for all four layers", "each layer its own x-range"],
             style={"button_width": "90px"})
-        self.histogram_scale.observe(lambda _change: self._draw(), names="value")
+        self.histogram_scale.observe(lambda _change: self.redraw(), names="value")
         self.activation = widgets.ToggleButtons(
             options=ACTIVATION_OPTIONS, value=self.state.activation, description="activation",
             tooltips=["ReLU after each conv layer (the post's network)",
@@ -88,7 +90,7 @@ class Playground(widgets.VBox):
             self.histogram_scale, self.histogram_image, self.logits_table, self.training,
         ]
         self._show_state()
-        self._draw()
+        self.redraw()
 
     def __repr__(self):
         # Short and stable: notebooks compare it (nbval) and print it.
@@ -126,7 +128,7 @@ class Playground(widgets.VBox):
         except Exception as error:  # never let a callback take the widget down
             return self._problem(f"could not redraw: {type(error).__name__}: {error}")
         self._show_state()
-        self._draw()
+        self.redraw()
         return True
 
     def _show_state(self):
@@ -137,7 +139,9 @@ class Playground(widgets.VBox):
             self.activation.value = self.state.activation
         self.training.show_learning_rate()
 
-    def _draw(self):
+    def redraw(self):
+        """Draw the pictures, verdict and message from the state (call it after changing
+        ``self.state`` directly; the controls call it themselves)."""
         self.histogram_image.value = self._histograms.draw(self.state.conv_values(),
                                                            self.histogram_scale.value)
         self.logits_table.value = self._logits.html(self.state.outputs())

@@ -14,9 +14,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 import numpy as np
 
-from .network import CONV_LAYERS
-from .plots import SCALES, plot_history, symmetric_limit
-from .stats import finite_values, format_number
+from ..network import CONV_LAYERS
+from ..plots import SCALES, plot_history, symmetric_limit
+from ..stats import finite_values, format_number
 
 BINS = 60
 

@@ -3,7 +3,7 @@
 :class:`PlaygroundState` holds the settings (a scheme and a scale per weight tensor, the
 learning rate), a cache of unit-scale weight draws, the network those weights make, and the
 outputs, statistics and verdict of a fixed batch of test digits. It trains a copy of its weights
-through :func:`course_utils.training.train`. :class:`course_utils.widgets.Playground` is the view
+through :func:`course_utils.training.train`. :class:`course_utils.playground.Playground` is the view
 that builds the controls and pictures on top of it.
 
 Weights follow the course's one seed rule (:func:`course_utils.initializers.layer_weights`), so a
@@ -17,13 +17,13 @@ attribute, its check in a setter, and a call of :meth:`PlaygroundState._refresh`
 import numpy as np
 import tensorflow as tf
 
-from .checks import check_count, check_positive
-from .experiments import EXPERIMENTS
-from .initializers import check_scale, check_scheme, layer_weights
-from .network import CONV_LAYERS, WEIGHT_SHAPES, ConvNet, check_activation
-from .plots import symmetric_limit
-from .stats import activation_stats, finite_values, verdict
-from .training import train
+from ..checks import check_choice, check_count, check_positive
+from ..experiments import EXPERIMENTS
+from ..initializers import SCHEMES, layer_weights
+from ..network import ACTIVATIONS, CONV_LAYERS, WEIGHT_SHAPES, ConvNet
+from ..plots import symmetric_limit
+from ..stats import activation_stats, diagnosis_line, finite_values
+from ..training import train
 
 LAYERS = tuple(WEIGHT_SHAPES)
 PRESETS = {key: experiment.layers for key, experiment in EXPERIMENTS.items()}
@@ -42,11 +42,10 @@ class PlaygroundState:
 
     def __init__(self, data=None, seed=0, batch_size=DEFAULT_BATCH, preset="proper"):
         if data is None:
-            from .data import load_mnist
+            from ..data import load_mnist
 
             data = load_mnist("subset")
-        if preset not in PRESETS:
-            raise ValueError(f"preset must be one of {tuple(PRESETS)}, got {preset!r}")
+        check_choice("preset", preset, PRESETS)
         self.data, self.seed = data, check_count("seed", seed, minimum=0)
         batch_size = check_count("batch_size", batch_size, 1, maximum=len(data.test_images))
         self.images = tf.constant(data.test_images[:batch_size])
@@ -65,8 +64,7 @@ class PlaygroundState:
 
     def set_layer(self, layer, scheme=None, scale=None):
         """Give ``layer`` a new scheme and/or scale (None keeps the current one)."""
-        if layer not in self.layers:
-            raise ValueError(f"unknown layer {layer!r}; choose one of {LAYERS}")
+        check_choice("layer", layer, LAYERS)
         old_scheme, old_scale = self.layers[layer]
         self.set_layers({layer: (old_scheme if scheme is None else scheme,
                                  old_scale if scale is None else scale)})
@@ -74,18 +72,16 @@ class PlaygroundState:
     def set_layers(self, settings):
         """Apply ``{layer: (scheme, scale)}`` at once: all checked first, one forward pass."""
         for layer, (scheme, scale) in settings.items():
-            if layer not in self.layers:
-                raise ValueError(f"unknown layer {layer!r}; choose one of {LAYERS}")
-            check_scheme(scheme)
-            check_scale(scale)
+            check_choice("layer", layer, LAYERS)
+            check_choice("initialization scheme", scheme, SCHEMES)
+            check_positive("scale", scale)
         changed = [layer for layer, value in settings.items() if self.layers[layer] != value]
         self.layers.update(settings)
         self._refresh(changed)
 
     def apply_preset(self, key):
         """Load one of the post's experiments ("large", "small", "proper") and its learning rate."""
-        if key not in PRESETS:
-            raise ValueError(f"unknown preset {key!r}; choose one of {tuple(PRESETS)}")
+        check_choice("preset", key, PRESETS)
         self.set_layers(PRESETS[key])
         self.learning_rate = EXPERIMENTS[key].learning_rate
 
@@ -96,7 +92,7 @@ class PlaygroundState:
 
     def set_activation(self, activation):
         """Put ``activation`` ("relu" or "tanh") after every conv layer; the weights stay."""
-        activation = check_activation(activation)
+        activation = check_choice("activation", activation, ACTIVATIONS)
         if activation != self.network.activation:
             self.network.activation = activation
             self._refresh(())
@@ -126,8 +122,8 @@ class PlaygroundState:
         return dict(self._conv_values)
 
     def verdict(self):
-        """:func:`~course_utils.stats.verdict` (from the two stds it needs, cheaply)."""
-        return verdict({name: {"std": self._conv_values[name]["std"]}
+        """:func:`~course_utils.stats.diagnosis_line` (from the two stds it needs, cheaply)."""
+        return diagnosis_line({name: {"std": self._conv_values[name]["std"]}
                         for name in ("layer1_conv", "layer4_conv")})
 
     def nonfinite_count(self):
