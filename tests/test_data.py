@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 
-from course_utils import data as data_module
 from course_utils.data import DataError, load_mnist, read_mnist_npz, stratified_split
 from tests.conftest import write_mnist_npz
 
@@ -131,7 +130,7 @@ def test_full_uses_the_keras_copy_when_it_loads(monkeypatch, tmp_path):
 @pytest.mark.parametrize(
     "kwargs, error, message",
     [
-        ({"dataset": "fashion"}, ValueError, "dataset must be one of"),
+        ({"dataset": "fashion"}, ValueError, "unknown dataset 'fashion'; choose one of"),
         ({"seed": -1}, ValueError, "seed must be >= 0, got -1"),
         ({"seed": 1.5}, TypeError, "seed must be an integer"),
         ({"seed": "0"}, TypeError, "seed must be an integer"),
@@ -147,11 +146,13 @@ def test_repr_names_the_sizes(subset):
     assert repr(subset) == "MnistData('subset': 4000 train and 1000 test images of (28, 28, 1))"
 
 
-def test_images_are_scaled_not_standardised():
+def test_images_are_scaled_not_standardised(tmp_path):
     pixels = np.array([[0, 255], [51, 102]], dtype=np.uint8).repeat(14, 0).repeat(14, 1)
-    images = data_module._to_images(pixels[None])
-    assert images.shape == (1, 28, 28, 1)
+    path = write_mnist_npz(tmp_path / "mnist.npz", x_test=np.repeat(pixels[None], 200, axis=0))
+    images = load_mnist("full", path=path).test_images
+    assert images.shape == (200, 28, 28, 1) and images.dtype == np.float32
     assert sorted(np.unique(images).tolist()) == pytest.approx([0.0, 0.2, 0.4, 1.0])
+    assert images[0, 0, 0, 0] == 0.0 and images[0, 0, 27, 0] == 1.0  # each pixel where it was
 
 
 def test_subset_pixels_are_mlxtends_read_without_the_float64_detour():
