@@ -37,19 +37,28 @@ import time
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# module -> the test files that cover it (only these run for its mutants)
+# module (its path under course_utils/, without .py) -> the test files that cover it: every
+# module of the package; only these files run for its mutants
 TESTS = {
     "checks": ["tests/test_checks.py"],
     "data": ["tests/test_data.py"],
-    "initializers": ["tests/test_initializers.py"],
-    "network": ["tests/test_network.py"],
-    "training": ["tests/test_training.py"],
+    "network": ["tests/test_network.py", "tests/test_batchnorm.py"],
     "stats": ["tests/test_stats.py"],
-    "diagnostics": ["tests/test_diagnostics.py"],
-    "depth": ["tests/test_depth.py"],
+    "initializers": ["tests/test_initializers.py"],
+    "training": ["tests/test_training.py", "tests/test_precision.py"],
+    "plots": ["tests/test_plots.py"],
     "experiments": ["tests/test_experiments.py"],
+    "diagnostics": ["tests/test_diagnostics.py"],
+    "monitor": ["tests/test_monitor.py", "tests/test_monitor_tensorboard.py"],
+    "lr_grid": ["tests/test_lr_grid.py"],
+    "lsuv": ["tests/test_lsuv.py"],
+    "deep_stack": ["tests/test_deep_stack.py"],
+    "tensorboard": ["tests/test_tensorboard.py", "tests/test_monitor_tensorboard.py"],
     "exercises": ["tests/test_exercises.py"],
-    "playground": ["tests/test_playground.py"],
+    "cli": ["tests/test_cli.py"],
+    "playground/state": ["tests/test_playground.py"],
+    "playground/view": ["tests/test_widgets.py"],
+    "playground/pictures": ["tests/test_widgets.py", "tests/test_playground.py"],
 }
 
 BINARY_SWAPS = {

@@ -93,6 +93,23 @@ def outcome_of(diverged, test_cost, test_accuracy):
     return "learns little"
 
 
+def stack_grids(*grids):
+    """One grid with the rows of ``grids`` one after the other (same rates and steps)."""
+    first = grids[0]
+    if any(grid.rates != first.rates or grid.steps != first.steps for grid in grids):
+        raise ValueError("only grids with the same rates and steps can be stacked")
+    merged = {}
+    for grid in grids:
+        for field in ("histories", "networks"):
+            merged.setdefault(field, {}).update(getattr(grid, field))
+    return LearningRateGrid(
+        sum((grid.keys for grid in grids), ()), sum((grid.titles for grid in grids), ()),
+        first.rates, first.steps,
+        *(np.concatenate([getattr(grid, field) for grid in grids])
+          for field in ("cost", "accuracy", "outcome", "stopped_at")),
+        merged["histories"], merged["networks"])
+
+
 def run_grid(data, steps, keys=tuple(EXPERIMENTS), rates=HALF_DECADE_RATES, seed=0,
              test_images=None, stop_stuck_after=20, keep=(), record_every=10,
              diverge_factor=None, skip_below_window=False):

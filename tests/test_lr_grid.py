@@ -11,6 +11,7 @@ from course_utils.lr_grid import (
     outcome_of,
     plot_grid,
     run_grid,
+    stack_grids,
 )
 
 
@@ -136,6 +137,18 @@ def test_skip_below_window_leaves_out_the_rates_under_a_working_one(small_data):
     fig = plot_grid(skipped)
     texts = [text.get_text() for text in fig.axes[0].texts]
     assert "-" in texts and "not run" in fig.axes[0].get_title()
+
+
+def test_stacked_grids_keep_each_rows_cells():
+    top = _grid([["learns", "diverged", "learns", "learns little"]])
+    bottom = _grid([["learns little", "learns", "not run", "learns"]])
+    bottom.keys = bottom.titles = ("other",)
+    both = stack_grids(top, bottom)
+    assert both.keys == ("large", "other")
+    assert both.window("other") == pytest.approx((3.2e-3, 3.2e-2, 2, 1.0), rel=1e-6)
+    np.testing.assert_array_equal(both.accuracy[1], bottom.accuracy[0])
+    with pytest.raises(ValueError, match="same rates"):
+        stack_grids(top, _grid([["learns"] * 3], rates=(1e-3, 1e-2, 1e-1)))
 
 
 def test_cost_labels_keep_two_significant_figures():
