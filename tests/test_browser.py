@@ -63,7 +63,7 @@ RUN_ALL_S = 240
 REDRAW_S = 60
 TRAIN_S = 180
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture

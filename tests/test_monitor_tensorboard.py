@@ -1,6 +1,7 @@
 import math
 
 import numpy as np
+import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.util.tensor_util import make_ndarray
 
@@ -45,6 +46,7 @@ def test_write_monitor_logs_gradient_histograms_and_update_ratios(tmp_path, subs
         assert counts == recorder.gradient_samples[0][layer].size
 
 
+@pytest.mark.slow  # reproduce end to end
 def test_reproduce_tensorboard_logs_the_dashboard(tmp_path):
     status = main(["reproduce", "--steps", "4", "--experiments", "proper", "--no-progress",
                    "--monitor-every", "2", "--tensorboard", str(tmp_path / "tb")])

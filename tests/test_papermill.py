@@ -35,6 +35,7 @@ def test_readme_papermill_parameters_exist_in_the_notebooks():
             assert name in assigned, f"{name} is not set in {notebook.name}'s parameters cell"
 
 
+@pytest.mark.slow  # runs a notebook end to end
 def test_papermill_runs_the_playground_with_other_parameters(tmp_path):
     papermill = pytest.importorskip("papermill")
     output = tmp_path / "playground.ipynb"

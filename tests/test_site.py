@@ -22,6 +22,8 @@ from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
 ROOT = Path(__file__).resolve().parents[1]
 BUILD_S = 600
 
+pytestmark = pytest.mark.slow  # every test here builds the site first
+
 
 def readme_build_command():
     guide = (ROOT / "MAINTAINING.md").read_text()

@@ -84,6 +84,7 @@ def test_step_equivalents_count_a_forward_image_as_a_third():
     assert step_count.step_equivalents({"training_images": 0, "forward_images": 300}) == 1
 
 
+@pytest.mark.slow  # runs a notebook end to end
 def test_a_notebook_kernel_counts_from_its_first_cell(tmp_path):
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [
