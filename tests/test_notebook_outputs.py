@@ -85,3 +85,17 @@ def test_no_execution_timestamps_saved(notebook):
     stamped = [index for index, cell in enumerate(load(notebook)["cells"])
                if "execution" in cell.get("metadata", {})]
     assert not stamped, f"cells {stamped} carry execution timestamps"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda path: path.name)
+def test_installs_the_helpers_on_colab_only_and_keeps_colabs_tensorflow(notebook):
+    # Colab has TensorFlow, matplotlib and ipywidgets but not course_utils: the cell after the
+    # title installs the helpers there, without their dependencies (tensorflow-cpu would replace
+    # Colab's GPU build), and does nothing anywhere else (tests/test_docs.py checks the address)
+    cell = load(notebook)["cells"][1]
+    source = "".join(cell["source"])
+    assert cell["cell_type"] == "code" and not cell["outputs"]
+    assert 'if "google.colab" in sys.modules:' in source
+    install = [line for line in source.splitlines() if "course-utils @ git+" in line]
+    assert len(install) == 1 and install[0].startswith("    %pip install")
+    assert "--no-deps" in install[0]
