@@ -107,7 +107,8 @@ def train(
     Runs the steps ``start_step .. start_step + steps - 1`` (the step number picks the batch, so
     a run continued with ``start_step`` takes the same batches as one long run).
     ``progress`` shows a progress bar on stderr (``False`` for none). A run whose cost turns
-    inf or NaN stops at that step; the history keeps what was recorded before it.
+    inf or NaN stops at that step; the history keeps what was recorded up to it (that step's
+    cost too, if it was a recorded step).
     ``callback(step, history)``, if given, is called at every recorded step (multiples of
     ``record_every``) and at the end, with the number of the next step to run; if it returns
     True, training stops there.
@@ -139,7 +140,7 @@ def train(
             history.message = (
                 f"training stopped: the cost became {costs[bad[0]]} at step {history.diverged_at} "
                 f"(learning rate {learning_rate:g} is too large for these weights); "
-                "the history holds the steps before it"
+                "the history holds what was recorded up to it"
             )
             print(history.message, file=sys.stderr)
             break

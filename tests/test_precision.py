@@ -151,6 +151,7 @@ def test_reproduce_refuses_bfloat16_where_the_cpu_lacks_it(unsupported, capsys):
         "anyway")
 
 
+@pytest.mark.slow  # runs reproduce end to end
 def test_force_bfloat16_runs_with_a_warning(unsupported, capsys, tmp_path):
     path = tmp_path / "out.json"
     with warnings.catch_warnings(record=True) as caught:
@@ -166,6 +167,7 @@ def test_force_bfloat16_runs_with_a_warning(unsupported, capsys, tmp_path):
     assert json.loads(path.read_text())["precision"] == "bfloat16"
 
 
+@pytest.mark.slow  # runs reproduce end to end
 def test_reproduce_in_bfloat16_keeps_the_verdicts(supported, capsys, tmp_path):
     path = tmp_path / "out.json"
     assert main(["reproduce", "--steps", "2", "--precision", "bfloat16", "--no-progress",

@@ -1,6 +1,7 @@
 import math
 
 import numpy as np
+import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.util.tensor_util import make_ndarray
 
@@ -59,6 +60,7 @@ def test_histograms_leave_out_nonfinite_values(tmp_path, digits):
         assert make_ndarray(event.tensor_proto)[:, 2].sum() == counted(2 * 14 * 14 * 128)
 
 
+@pytest.mark.slow  # runs reproduce end to end
 def test_reproduce_writes_one_run_per_experiment(tmp_path, capsys):
     status = main(["reproduce", "--steps", "3", "--experiments", "small",
                    "--no-progress", "--tensorboard", str(tmp_path / "tb")])
