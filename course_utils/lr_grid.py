@@ -238,6 +238,9 @@ def plot_grid(grid, title=None):
 
 
 def _cost_label(log_cost):
-    """A cell's cost from its log10, to two significant figures: 0.48, 2.3, 15, 4.4e5."""
+    """A cell's cost from its log10, to two significant figures: 0.48, 2.3, 15, 6.7e2, 4.4e5."""
     cost = 10**log_cost
-    return f"{cost:.2g}" if cost < 1000 else f"{cost:.1e}".replace("e+0", "e").replace("e+", "e")
+    if cost < 100:
+        return f"{cost:.2g}"
+    mantissa, exponent = f"{cost:.1e}".split("e")
+    return f"{mantissa}e{int(exponent)}"

@@ -152,10 +152,11 @@ def test_stacked_grids_keep_each_rows_cells():
 
 
 def test_cost_labels_keep_two_significant_figures():
-    grid = _grid([["learns", "learns", "learns", "learns"]])
-    grid.cost[0] = [0.48, 2.3, 15.0, 4.4e5]
+    grid = _grid([["learns"] * 5], rates=(1e-3, 3.2e-3, 1e-2, 3.2e-2, 1e-1))
+    grid.cost[0] = [0.48, 2.3, 15.0, 670.0, 4.4e5]
     fig = plot_grid(grid)
-    assert [text.get_text() for text in fig.axes[1].texts] == ["0.48", "2.3", "15", "4.4e5"]
+    labels = [text.get_text() for text in fig.axes[1].texts]
+    assert labels == ["0.48", "2.3", "15", "6.7e2", "4.4e5"]
 
 
 @pytest.mark.parametrize("kwargs, error, message", [
