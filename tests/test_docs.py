@@ -15,7 +15,11 @@ import subprocess
 from urllib.parse import urlsplit
 
 import pytest
-import tomllib
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the same parser, from PyPI (the test extra installs it)
+    import tomli as tomllib
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
