@@ -2,7 +2,11 @@
 
 Run from the repository root (slow: minutes per module; not part of the default pytest):
 
-    nice -n 10 python benchmarks/mutation.py [--per-module 8] [--seed 0] [--modules data stats]
+    nice -n 10 python benchmarks/mutation.py [--per-module 8] [--seed 0] \
+        [--modules stats deep_stack]
+    nice -n 10 python benchmarks/mutation.py --mutants "stats:120:drop right term of Add"
+
+A module is named by its path under course_utils/ without ``.py`` (``playground/state``).
 
 A small AST mutator of our own. For each module it lists every mutant of these kinds:
 
@@ -20,7 +24,10 @@ it). A mutant is *killed* when a test fails (or the run times out), *survives* w
 
 To skip TensorFlow's import (seconds) for every mutant, a parent process imports the heavy
 libraries once and forks a child per mutant; the child imports the mutated course_utils.
-Prints one line per mutant and a summary; ``--json`` writes the details.
+Prints one line per mutant and a summary; ``--json`` writes the details (after every mutant,
+so a stopped run keeps what it did). ``--mutants`` replays chosen ones, named
+``module:line:mutation`` as printed (every mutant of that line with that description runs).
+``--not-slow MODULE ...`` deselects the tests marked slow for those modules.
 """
 
 import argparse
@@ -160,8 +167,10 @@ def _replace(parent, old, new):
     raise RuntimeError("node not found in its parent")
 
 
-def run_tests(workdir, test_files, timeout):
-    """Fork; the child runs pytest -x on ``test_files`` in ``workdir``. Returns (status, s)."""
+def run_tests(workdir, test_files, timeout, not_slow=False):
+    """Fork; the child runs pytest -x on ``test_files`` in ``workdir``. Returns (status, s).
+
+    ``not_slow`` deselects the tests marked slow (``-m "not slow"``)."""
     start = time.monotonic()
     pid = os.fork()
     if pid == 0:  # the child
@@ -173,8 +182,9 @@ def run_tests(workdir, test_files, timeout):
             os.dup2(devnull, 2)
             import pytest
 
+            marks = ["-m", "not slow"] if not_slow else []
             code = pytest.main(["-x", "-q", "-p", "no:cacheprovider", "-o", "addopts=",
-                                "-W", "ignore", *test_files])
+                                "-W", "ignore", *marks, *test_files])
         except BaseException:
             code = 99
         os._exit(int(code))
@@ -200,7 +210,10 @@ def main(argv=None):
     parser.add_argument("--modules", nargs="*", default=list(TESTS))
     parser.add_argument("--json", type=Path, help="write every mutant's outcome here")
     parser.add_argument("--mutants", nargs="*", default=None, metavar="MODULE:LINE:MUTATION",
-                        help="run exactly these (e.g. 'stats:13:constant 25 -> 26'), no sample")
+                        help="run exactly these, no sample "
+                        "(e.g. 'stats:120:drop right term of Add')")
+    parser.add_argument("--not-slow", nargs="*", default=[], metavar="MODULE",
+                        help="for these modules, deselect the tests marked slow (-m 'not slow')")
     args = parser.parse_args(argv)
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -229,7 +242,8 @@ def main(argv=None):
         for module in modules:
             path = workdir / "course_utils" / f"{module}.py"
             source = path.read_text()
-            code, seconds = run_tests(workdir, TESTS[module], timeout=1800)
+            not_slow = module in args.not_slow
+            code, seconds = run_tests(workdir, TESTS[module], timeout=1800, not_slow=not_slow)
             if code != 0:
                 print(f"{module}: the tests fail before any mutation ({code}); skipped")
                 continue
@@ -245,7 +259,7 @@ def main(argv=None):
             for line, description, how in chosen:
                 try:
                     path.write_text(apply(source, how))
-                    code, seconds = run_tests(workdir, TESTS[module], timeout)
+                    code, seconds = run_tests(workdir, TESTS[module], timeout, not_slow)
                 finally:
                     path.write_text(source)
                 killed = code != 0
@@ -253,6 +267,8 @@ def main(argv=None):
                                  "killed": killed, "exit": code, "seconds": round(seconds, 1)})
                 print(f"  {'killed  ' if killed else 'SURVIVED'} {module}.py:{line} "
                       f"{description} ({code}, {seconds:.0f} s)", flush=True)
+                if args.json:  # after each mutant, so that a stopped run keeps what it did
+                    args.json.write_text(json.dumps(outcomes, indent=1))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     killed = sum(outcome["killed"] for outcome in outcomes)

@@ -109,3 +109,18 @@ def test_full_dataset_from_a_small_npz(tmp_path, capsys):
 def test_no_command_prints_help():
     result = run_cli()
     assert result.returncode == 2 and "reproduce" in result.stdout
+
+
+def test_force_bfloat16_needs_precision_bfloat16(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["reproduce", "--force-bfloat16", "--steps", "1", "--experiments", "small",
+              "--no-progress"])
+    assert exit_.value.code == 2
+    assert "--force-bfloat16 is only used with --precision bfloat16" in capsys.readouterr().err
+
+
+@pytest.mark.slow  # reproduce end to end
+def test_the_default_seed_is_0(tmp_path):
+    assert main(["reproduce", "--steps", "1", "--experiments", "small", "--no-progress",
+                 "--json", str(tmp_path / "r.json")]) == 0
+    assert json.loads((tmp_path / "r.json").read_text())["seed"] == 0

@@ -187,3 +187,11 @@ def test_reading_the_subset_peaks_far_below_mlxtends_reader():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
     assert int(result.stdout) < 50e6
+
+
+def test_class_id_10_is_refused_and_9_accepted(tmp_path):
+    labels = np.full(200, 9, np.uint8)
+    assert load_mnist("full", path=write_mnist_npz(tmp_path / "nine.npz", y_test=labels))
+    labels[-1] = 10  # one past the last digit
+    with pytest.raises(DataError, match="y_test must hold class ids 0..9"):
+        load_mnist("full", path=write_mnist_npz(tmp_path / "ten.npz", y_test=labels))

@@ -160,3 +160,22 @@ def test_plot_draws_measurement_and_prediction_per_scheme(sweeps):
     assert len(ax.lines) == 2 * len(sweeps)
     assert len(ax.get_legend().get_texts()) == len(sweeps)
     plt.close(fig)
+
+
+def test_a_relu_unit_at_exactly_zero_passes_no_gradient():
+    # as TensorFlow's relu: the derivative at 0 is 0, so a layer of all-zero weights (all its
+    # pre-activations exactly 0) sends no gradient down
+    rng = np.random.default_rng(0)
+    weights = [np.zeros((8, 6)), rng.standard_normal((6, 4))]
+    inputs = rng.standard_normal((16, 8))
+    spreads = stack_spreads(weights, inputs)
+    assert spreads.backward_std[0] == 0.0 and spreads.backward_std[1] > 0.5
+    top = np.random.default_rng(0).standard_normal((16, 4))
+    _, backward = tape_spreads(weights, inputs, "relu", top)
+    assert backward[0] == 0.0
+
+
+def test_the_default_seed_is_0():
+    default, zero = depth_sweep("he", depth=3, width=16), depth_sweep("he", depth=3, width=16,
+                                                                      seed=0)
+    np.testing.assert_array_equal(default.measured_std, zero.measured_std)

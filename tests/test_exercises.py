@@ -122,3 +122,13 @@ def test_every_listed_mistake_is_recognised_as_itself():
 def test_unknown_solution_name():
     with pytest.raises(ValueError, match="unknown exercise 'lecun'"):
         show_solution("lecun")
+
+
+def test_the_error_rate_of_guessing_gets_its_own_hint():
+    feedback = check_uniform_cost(lambda k: 1 - 1 / k)
+    assert not feedback.passed and "error rate of guessing" in feedback.message
+
+
+def test_the_generic_hint_quotes_the_first_case():
+    feedback = check_uniform_cost(lambda k: k**0.5)
+    assert feedback.message.startswith("uniform_cost(10) should be 2.303, got 3.162.")

@@ -223,3 +223,11 @@ def test_the_normal_draw_of_initial_weights_is_stateless_and_seeded():
     expected = tf.random.stateless_normal((4, 3), seed=[7, 0]) * 2.0
     np.testing.assert_array_equal(initial_weights("normal", (4, 3), 2.0, seed=7).numpy(),
                                   expected.numpy())
+
+
+def test_weight_variance_is_the_stddev_squared():
+    from course_utils.initializers import weight_variance
+
+    assert weight_variance("he", (3, 3, 1, 64)) == pytest.approx(2 / 9)  # 2 / fan_in
+    assert weight_variance("normal", (5, 7), scale=3.0) == pytest.approx(9.0)
+    assert weight_variance("lecun", (100, 10), scale=0.5) == pytest.approx(0.25 / 100)

@@ -173,3 +173,23 @@ def test_cost_labels_keep_two_significant_figures():
 def test_bad_grid_arguments(small_data, kwargs, error, message):
     with pytest.raises(error, match=message):
         run_grid(small_data, 10, **kwargs)
+
+
+def test_cell_text_is_dark_on_light_cells_and_light_on_dark_ones():
+    grid = _grid([["learns"] * 2], rates=(1e-3, 1e-2))
+    grid.accuracy[0] = [0.95, 0.1]  # viridis: bright yellow, dark purple
+    grid.cost[0] = [0.2, 1e5]  # magma_r: pale, dark
+    fig = plot_grid(grid)
+    colours = [[text.get_color() for text in ax.texts] for ax in fig.axes[:2]]
+    assert colours == [["black", "white"], ["black", "white"]]
+    assert {text.get_fontsize() for ax in fig.axes[:2] for text in ax.texts} == {8}
+    rate_labels = {label.get_fontsize() for ax in fig.axes[:2] for label in ax.get_xticklabels()}
+    assert rate_labels == {8}  # small, so that a row of rates fits under the grid
+
+
+def test_a_diverge_factor_of_1_lets_a_run_whose_cost_never_climbs_go_on(small_data):
+    # the cost at step 0 is the first cost itself: not above 1 x the first
+    grid = run_grid(small_data, 10, keys=["proper"], rates=[1e-3], diverge_factor=1.0)
+    costs = grid.histories["proper", 1e-3].costs
+    assert all(cost <= costs[0] for cost in costs)
+    assert grid.stopped_at[0, 0] == 10 and grid.outcome[0, 0] != "diverged"

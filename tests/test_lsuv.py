@@ -24,3 +24,43 @@ def test_lsuv_is_deterministic(digits):
     first, second = lsuv_weights(digits, seed=3), lsuv_weights(digits, seed=3)
     for layer in WEIGHT_SHAPES:
         np.testing.assert_array_equal(first[layer].numpy(), second[layer].numpy())
+
+
+def test_lsuv_scales_the_logits_too(digits):
+    # every weight tensor is rescaled, layer5 included: the logits get unit std as well
+    outputs = ConvNet.from_weights(lsuv_weights(digits)).outputs(digits)
+    for output in ("layer1_conv", "layer2_conv", "layer3_conv", "layer4_conv", "logits"):
+        assert abs(np.std(outputs[output]) - 1) < 0.01, output
+
+
+def test_lsuv_default_seed_is_0(digits):
+    first, second = lsuv_weights(digits), lsuv_weights(digits, seed=0)
+    for layer in WEIGHT_SHAPES:
+        np.testing.assert_array_equal(first[layer].numpy(), second[layer].numpy())
+
+
+def test_lsuv_leaves_a_layer_already_within_the_tolerance(digits):
+    # with a huge tolerance no layer is rescaled: the plain orthogonal draws
+    drawn = lsuv_weights(digits, tolerance=1e9)
+    spread = np.std(ConvNet.from_weights(drawn).outputs(digits)["layer1_conv"])
+    images = digits * (1.2 / spread)  # layer1's output std is now 1.2 (zero bias: linear)
+    weights = lsuv_weights(images, tolerance=0.5)  # 1.2 is within 0.5 of 1: left alone
+    np.testing.assert_array_equal(weights["layer1"].numpy(), drawn["layer1"].numpy())
+    outputs = ConvNet.from_weights(weights).outputs(images)
+    assert abs(np.std(outputs["layer1_conv"]) - 1.2) < 0.01
+    assert abs(np.std(outputs["logits"]) - 1) < 0.5
+
+
+def test_lsuv_measures_each_tensor_at_most_max_rounds_times(digits, monkeypatch):
+    calls = []
+    forward = ConvNet.forward
+    monkeypatch.setattr(ConvNet, "forward",
+                        lambda self, images: calls.append(1) or forward(self, images))
+    lsuv_weights(digits)
+    assert len(calls) == 5 * 2  # ReLU: one division hits 1, the second measurement stops it
+    calls.clear()
+    lsuv_weights(digits, tolerance=-1.0)  # never met: every tensor takes all its rounds
+    assert len(calls) == 5 * 10  # the default max_rounds
+    calls.clear()
+    lsuv_weights(digits, tolerance=-1.0, max_rounds=3)
+    assert len(calls) == 5 * 3

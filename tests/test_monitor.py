@@ -149,3 +149,28 @@ def test_recorder_checks_its_arguments(train_set):
         Recorder(network, images, labels[:-1], 1e-3)
     with pytest.raises(ValueError, match="field"):
         Recorder(network, images, labels, 1e-3).series("weights")
+
+
+def test_stop_above_lets_a_run_below_the_limit_go_on():
+    from course_utils.training import History
+
+    callback = stop_above(10.0)
+    assert callback(0, History(steps=[0], costs=[2.3], accuracies=[0.1])) is False
+    assert callback(5, History(steps=[0, 5], costs=[2.3, 9.9], accuracies=[0.1, 0.1])) is False
+    assert callback(5, History(steps=[0, 5], costs=[2.3, 10.1], accuracies=[0.1, 0.1])) is True
+
+
+def test_dashboard_panels_keep_their_shape_and_a_small_legend(train_set):
+    import matplotlib.pyplot as plt
+
+    images, labels = train_set
+    recorder = Recorder(EXPERIMENTS["proper"].create_network(0), images, labels, 1e-3)
+    one = plot_dashboard({"a": recorder})
+    three = plot_dashboard({"a": recorder, "b": recorder, "c": recorder}, diverged={"a": 0})
+    width, height = one.get_size_inches()
+    assert tuple(three.get_size_inches()) == pytest.approx((3 * width, height))  # one per run
+    assert 1.0 < width / height < 1.5  # each panel a little wider than tall
+    legends = [three.axes[0].get_legend(), three.axes[-1].get_legend()]  # diverged; layers
+    fonts = {text.get_fontsize() for legend in legends for text in legend.get_texts()}
+    assert fonts == {7}  # the names fit in a corner of a panel
+    plt.close("all")

@@ -215,3 +215,19 @@ def test_a_bad_activation_raises_and_changes_nothing(state, activation):
         state.set_activation(activation)
     assert state.activation == "relu" and state.version == version
     np.testing.assert_array_equal(state.outputs()["logits"], outputs["logits"])
+
+
+def test_the_state_uses_the_data_it_is_given(subset):
+    from course_utils.data import MnistData
+
+    data = MnistData("reversed", subset.train_images[:300], subset.train_labels[:300],
+                     subset.test_images[::-1], subset.test_labels[::-1])
+    state = PlaygroundState(data=data, batch_size=4)
+    assert state.data is data
+    np.testing.assert_array_equal(state.images.numpy(), subset.test_images[::-1][:4])
+
+
+def test_training_shows_no_progress_bar_of_its_own(state, capfd):
+    capfd.readouterr()
+    state.train(3, 1e-3)
+    assert "3/3" not in capfd.readouterr().err  # the playground shows its own progress

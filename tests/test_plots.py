@@ -126,3 +126,28 @@ def test_step_ticks_are_whole_numbers():
     for ax in fig.axes[:2]:
         ticks = ax.get_xticks()
         assert np.allclose(ticks, np.round(ticks))
+
+
+def test_an_all_zero_layer_gets_the_range_minus_1_to_1(outputs):
+    outputs["layer3_conv"] = np.zeros(10)
+    fig = plot_layer_histograms(outputs, scale="per-layer")
+    assert fig.axes[2].get_xlim() == pytest.approx((-1.0, 1.0))
+
+
+def test_tiny_outputs_get_scientific_tick_labels(outputs):
+    # from hundredths down the x tick labels switch to scientific notation (an offset 1e-2)
+    outputs["layer1_conv"] = np.linspace(-0.04, 0.04, 50)
+    outputs["layer2_conv"] = np.linspace(-0.4, 0.4, 50)
+    fig = plot_layer_histograms(outputs, scale="per-layer")
+    fig.canvas.draw()
+    assert fig.axes[0].xaxis.get_offset_text().get_text() != ""
+    assert fig.axes[1].xaxis.get_offset_text().get_text() == ""
+
+
+def test_logits_figure_is_short_rows_and_a_narrow_digit_strip(outputs):
+    images = np.zeros((8, 28, 28, 1), np.float32)
+    fig = plot_logits_and_predictions(outputs, images=images, count=8)
+    assert fig.get_figheight() < 0.5 * 8 + 1.6  # under half an inch per image
+    fig.canvas.draw()
+    strip, logits = (ax.get_position().width for ax in fig.axes[:2])
+    assert strip < 0.3 * logits  # the digits take a fifth of a heat map's width

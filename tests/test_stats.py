@@ -154,3 +154,12 @@ def test_saturation_fraction_agrees_with_tanh(values):
 def test_saturation_threshold_must_be_between_0_and_1(threshold):
     with pytest.raises(ValueError, match="threshold"):
         saturation_fraction(np.zeros(3), threshold=threshold)
+
+
+def test_stats_table_columns_line_up_two_past_the_longest_name():
+    stats = {"logits": {"min": -1.0, "max": 1.0, "mean": 0.0, "std": 0.5},
+             "layer1_conv": {"min": 0.0, "max": 2.0, "mean": 1.0, "std": 0.25}}
+    lines = format_stats_table(stats).splitlines()
+    width = len("layer1_conv") + 2
+    assert [len(line) for line in lines] == [width + 4 * 12] * 3
+    assert lines[0][:width].strip() == "" and lines[1][:width].rstrip() == "logits"

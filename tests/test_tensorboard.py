@@ -71,3 +71,53 @@ def test_reproduce_writes_one_run_per_experiment(tmp_path, capsys):
     for name in HISTOGRAM_NAMES:
         assert [event.step for event in events.Tensors(name)] == [0, 3]  # initial and trained
     assert [event.step for event in events.Tensors("cost")] == [0]
+
+
+def test_a_layer_one_value_over_the_cap_is_subsampled(tmp_path):
+    from types import SimpleNamespace
+
+    import tensorflow as tf
+
+    from course_utils.tensorboard import write_histograms
+
+    values = np.arange(200_001, dtype=np.float32)  # one more than the cap of 200,000
+    network = SimpleNamespace(outputs=lambda images: {name: values for name in HISTOGRAM_NAMES})
+    writer = tf.summary.create_file_writer(str(tmp_path))
+    write_histograms(writer, network, None, step=0)
+    writer.close()
+    events = read_run(tmp_path)
+    for name in HISTOGRAM_NAMES:
+        assert make_ndarray(events.Tensors(name)[0].tensor_proto)[:, 2].sum() <= 200_000
+
+
+def test_a_history_whose_lists_differ_in_length_is_refused(tmp_path):
+    import tensorflow as tf
+
+    from course_utils.tensorboard import write_history
+
+    history = History(steps=[0, 10], costs=[2.3], accuracies=[0.1, 0.2])
+    writer = tf.summary.create_file_writer(str(tmp_path))
+    with pytest.raises(ValueError):
+        write_history(writer, history)
+    writer.close()
+
+
+def test_monitor_without_gradient_samples_and_a_zero_ratio(tmp_path):
+    from types import SimpleNamespace
+
+    import tensorflow as tf
+
+    from course_utils.tensorboard import write_monitor
+
+    # a recorder made without histograms, whose layer1 got no gradient at all
+    recorder = SimpleNamespace(
+        steps=[0], gradient_samples=[],
+        records=[{"update_ratio": {"layer1": 0.0, "layer2": 1e-3},
+                  "gradient_std": {"layer1": 0.0, "layer2": 0.5}}])
+    writer = tf.summary.create_file_writer(str(tmp_path))
+    write_monitor(writer, recorder)
+    writer.close()
+    tags = read_run(tmp_path).Tags()["tensors"]
+    assert "update_ratio/layer1" in tags and "log10_update_ratio/layer2" in tags
+    assert "log10_update_ratio/layer1" not in tags  # log10(0) is not written
+    assert not any(tag.startswith("gradients/") for tag in tags)

@@ -253,3 +253,17 @@ def test_set_seed_warns_when_tensorflow_already_ran_an_op():
     assert "set_seed came after TensorFlow's first op" in _fresh_python(code).stderr
     quiet = "from course_utils.training import set_seed\nset_seed(0)\nset_seed(1)\n"
     assert "set_seed came after" not in _fresh_python(quiet).stderr
+
+
+def test_recording_rarely_trains_the_same_steps(small_train):
+    # 150 steps recorded only at step 0 run as one stretch longer than a compiled chunk (100
+    # steps): the weights end where a run recorded every 50 steps ends
+    images, labels = small_train
+    rare, often = (EXPERIMENTS["proper"].create_network(0) for _ in range(2))
+    history = train(rare, images, labels, 1e-3, 150, batch_size=10, record_every=1000,
+                    progress=False)
+    train(often, images, labels, 1e-3, 150, batch_size=10, record_every=50, progress=False)
+    assert history.steps == [0] and history.diverged_at is None
+    for layer in rare.weights:
+        np.testing.assert_allclose(rare.weights[layer].numpy(), often.weights[layer].numpy(),
+                                   rtol=1e-4, atol=1e-6)

@@ -219,3 +219,68 @@ def test_a_bad_activation_shows_a_message(playground):
     assert playground.set_activation("sigmoid") is False
     assert "unknown activation" in playground.message.value
     assert playground.state.activation == "relu" == playground.activation.value
+
+
+def test_a_scale_below_the_sliders_range_is_refused(shared):
+    shared.apply_preset("proper")
+    assert shared.set_layer("layer2", scale=1e-5) is False
+    assert "outside the slider&#x27;s range" in shared.message.value
+    assert shared.state.layers == PRESETS["proper"]
+    assert shared.set_layer("layer2", scale=1.0)
+
+
+def test_a_trainer_built_alone_draws_its_curve_like_the_playgrounds(playground):
+    import io
+
+    from PIL import Image
+
+    alone = view_module.Trainer(playground.state)
+    sizes = []
+    for trainer in (playground.training, alone):
+        trainer.train(steps=1, learning_rate=1e-3)
+        sizes.append(Image.open(io.BytesIO(bytes(trainer.curve_image.value))).size)
+    assert sizes[0] == sizes[1] == (880, 208)  # 11 x 2.6 inches at the default 80 dpi
+
+
+def test_the_logits_table_colours_finite_cells_and_greys_nan_ones():
+    from course_utils.playground.pictures import LogitsTable
+
+    table = LogitsTable(np.zeros((2, 28, 28, 1), np.float32))
+    logits = np.array([np.linspace(-3, 3, 10), [np.nan] * 10])
+    html = table.html({"logits": logits, "predictions": np.full((2, 10), 0.1)})
+    cells = html.split("<tr>")[3:]  # after the two header rows: one row per digit
+    assert "#999999" not in cells[0]  # finite logits get the red-blue scale
+    assert cells[1].count("#999999") == 10  # each NaN logit is grey
+
+
+def test_the_logits_tables_digits_are_dark_ink_on_white():
+    import base64
+    import io
+    import re
+
+    from PIL import Image
+
+    from course_utils.playground.pictures import LogitsTable
+
+    image = np.zeros((1, 28, 28, 1), np.float32)
+    image[0, :14] = 1.0  # ink on the top half
+    image[0, 0, 0] = 1.5  # beyond 1: as dark as 1
+    html = LogitsTable(image).html({"logits": np.zeros((1, 10)),
+                                    "predictions": np.full((1, 10), 0.1)})
+    data = re.search(r"data:image/png;base64,([^']+)", html).group(1)
+    pixels = np.asarray(Image.open(io.BytesIO(base64.b64decode(data))))
+    assert pixels[:14].max() == 0 and pixels[14:].min() == 255
+
+
+def test_the_training_curves_fill_their_picture():
+    from course_utils.playground.pictures import CurvePanel
+    from course_utils.training import History
+
+    panel = CurvePanel(80)
+    panel.draw(History(steps=[0, 1, 2], costs=[2.3, 2.2, 2.0], accuracies=[0.1, 0.2, 0.3]), 3)
+    renderer = panel.canvas.get_renderer()
+    for ax in panel.axes:
+        box = ax.get_position()
+        assert box.height > 0.6 and box.width > 0.4
+        label = ax.xaxis.label.get_window_extent(renderer)
+        assert label.y0 >= 0  # the step label stays inside the picture
