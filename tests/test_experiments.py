@@ -164,8 +164,3 @@ def test_progress_bar_is_shown_by_default(subset, capfd):
     run_experiment("small", subset, 3, keep_outputs=False)
     assert "3/3" in capfd.readouterr().err  # reproduce's learner sees the steps go by
 
-
-def test_the_experiments_train_at_the_posts_learning_rates():
-    # the post trains N(0, 1) and N(0, 1) x 0.01 at 1e-7 and He + Xavier at 1e-3 (Adam)
-    rates = {key: experiment.learning_rate for key, experiment in EXPERIMENTS.items()}
-    assert rates == {"large": 1e-7, "small": 1e-7, "proper": 1e-3}
