@@ -1,8 +1,8 @@
 """pytest set-up shared by the unit tests and the nbval run of notebooks/.
 
 nbval compares each cell's outputs with the ones saved in the notebook. The course's policy
-(see README, "Tests") is that stderr is not compared: progress bars and TensorFlow's warnings go
-there and vary from run to run. Everything a lesson claims is printed to stdout.
+(see MAINTAINING.md, "Tests") is that stderr is not compared: progress bars and TensorFlow's
+warnings go there and vary from run to run. Everything a lesson claims is printed to stdout.
 """
 
 import matplotlib

@@ -46,7 +46,7 @@ def test_no_saved_output_mentions_cuda(notebook):
 def test_no_saved_output_lists_the_machines_cpu_instructions(notebook):
     # TensorFlow's cpu_feature_guard line names the instructions of the CPU that ran the
     # notebook: noise to a reader, and it differs between machines (TF_CPP_MIN_LOG_LEVEL=1
-    # hides it; README, "Tests")
+    # hides it; MAINTAINING.md, "Re-executing the notebooks")
     assert "cpu_feature_guard" not in notebook.read_text()
 
 
@@ -80,7 +80,7 @@ def test_saved_cells_are_the_lessons_own(notebook):
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda path: path.name)
 def test_no_execution_timestamps_saved(notebook):
-    # re-execute with --ExecutePreprocessor.record_timing=False (README, "Tests"): timestamps
+    # re-execute with --ExecutePreprocessor.record_timing=False (MAINTAINING.md): timestamps
     # in every cell only make each re-run's diff noisy
     stamped = [index for index, cell in enumerate(load(notebook)["cells"])
                if "execution" in cell.get("metadata", {})]
