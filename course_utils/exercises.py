@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import math
 import numbers
 
+from .checks import check_choice
+
 RELATIVE_TOLERANCE = 1e-4  # float32 answers (NumPy, TensorFlow) pass too
 
 
@@ -184,8 +186,7 @@ def check_leaky_he_stddev(function):
 
 def show_solution(name):
     """Print a solution of exercise ``name`` (one of :data:`EXERCISES`)."""
-    if name not in EXERCISES:
-        raise ValueError(f"unknown exercise {name!r}; choose one of {tuple(EXERCISES)}")
+    check_choice("exercise", name, EXERCISES)
     print(EXERCISES[name].solution)
 
 

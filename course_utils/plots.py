@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 from matplotlib.ticker import MaxNLocator, ScalarFormatter
 import numpy as np
 
-from .checks import check_count
+from .checks import check_choice, check_count
 from .network import CONV_LAYERS
 from .stats import finite_values, format_number
 
@@ -37,8 +37,7 @@ def plot_layer_histograms(outputs, scale="common", bins=60, title=None, axes=Non
     as TensorBoard does (the post's complaint: there the scales differ silently). Each panel's
     title gives the layer's standard deviation. inf and NaN values are left out and counted.
     """
-    if scale not in SCALES:
-        raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
+    check_choice("histogram scale", scale, SCALES)
     values = {name: finite_values(outputs[name]) for name in CONV_LAYERS}
     common = max(symmetric_limit(finite) for finite in values.values())
     if axes is None:

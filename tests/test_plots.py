@@ -59,7 +59,7 @@ def test_histograms_survive_inf_nan_and_constants(outputs):
 
 
 def test_unknown_scale_is_refused(outputs):
-    with pytest.raises(ValueError, match="scale must be one of"):
+    with pytest.raises(ValueError, match="unknown histogram scale .*; choose one of"):
         plot_layer_histograms(outputs, scale="log")
 
 

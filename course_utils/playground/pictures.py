@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 import numpy as np
 
+from ..checks import check_choice
 from ..network import CONV_LAYERS
 from ..plots import SCALES, plot_history, symmetric_limit
 from ..stats import finite_values, format_number
@@ -59,8 +60,7 @@ class HistogramPanel(_Panel):
 
     def draw(self, layers, scale):
         """Redraw from ``PlaygroundState.conv_values()`` on one of :data:`plots.SCALES`."""
-        if scale not in SCALES:
-            raise ValueError(f"histogram scale must be one of {SCALES}, got {scale!r}")
+        check_choice("histogram scale", scale, SCALES)
         common = max(layer["limit"] for layer in layers.values())
         for ax, bars, title, name in zip(self.axes, self.bars, self.titles, CONV_LAYERS):
             layer = layers[name]
