@@ -28,8 +28,6 @@ GB = 1e9  # memory figures are in decimal gigabytes, the stricter reading of "1.
 TARGETS = {
     "keras_ratio": 1.0,  # course images/s divided by Keras fit images/s, at least
     "flop_utilization": 0.85,  # training FLOP/s divided by the matmul FLOP/s, at least
-    "course_seconds": 600.0,  # all notebooks plus reproduce, below
-    "notebook_seconds": 150.0,  # each notebook on its own, at most
     "peak_rss_gb": 1.5,  # any notebook kernel, and the full-MNIST process, below
     "playground_median_s": TARGET_MEDIAN_S,  # at most
     "monitor_overhead": 0.20,  # extra training time with the dashboard recorder on, at most

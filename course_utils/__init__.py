@@ -22,3 +22,36 @@ One module per concept, each small enough to read in one sitting (lower ones fir
 """
 
 __version__ = "0.1.0"
+
+
+def _import_tensorflow_quietly():
+    """Import TensorFlow with its C++ start-up lines hidden.
+
+    At import, TensorFlow's C++ side writes timestamped lines with process ids to the process's
+    stderr (oneDNN's note, the CPU's instruction sets), whatever ``TF_CPP_MIN_LOG_LEVEL`` says;
+    they tell a learner nothing and would sit in every saved notebook. They go to /dev/null
+    while TensorFlow loads; Python's own warnings and errors are not affected. A notebook
+    imports ``course_utils`` in its first code cell, before TensorFlow.
+    """
+    import os
+    import sys
+
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr file descriptor at all: nothing to hide
+        import tensorflow  # noqa: F401
+
+        return
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+_import_tensorflow_quietly()

@@ -25,12 +25,13 @@ where). With the defaults (every 10 steps, 20) that reads the costs of steps 0 a
 
 from dataclasses import dataclass
 import math
+import time
 
 import numpy as np
 
 from .checks import check_count, check_positive, check_rates
 from .experiments import EXPERIMENTS, get_experiment
-from .training import evaluate, train
+from .training import evaluate, progress_bar, train
 
 LN_10 = math.log(10)  # the cost of uniform predictions over ten digits
 HALF_DECADE_RATES = tuple(float(f"{10 ** (exponent / 2):.2g}") for exponent in range(-14, 1))
@@ -112,7 +113,7 @@ def stack_grids(*grids):
 
 def run_grid(data, steps, keys=tuple(EXPERIMENTS), rates=HALF_DECADE_RATES, seed=0,
              test_images=None, stop_stuck_after=20, keep=(), record_every=10,
-             diverge_factor=None, skip_below_window=False):
+             diverge_factor=None, skip_below_window=False, progress=True, live=False):
     """Train each row's network for ``steps`` steps at each rate; test each run.
 
     ``keys`` lists the rows: experiment keys (their weights drawn from ``seed``), or a dict
@@ -123,6 +124,9 @@ def run_grid(data, steps, keys=tuple(EXPERIMENTS), rates=HALF_DECADE_RATES, seed
     ``skip_below_window`` runs each row from its largest rate down and stops the row once a
     rate below a learning one no longer learns: a smaller step does less in the same number of
     steps, so the rates below are left out as too slow (outcome ``not run``).
+    ``progress`` shows one bar for the whole grid, a run per tick. ``live`` (in a notebook)
+    draws :func:`plot_grid`'s heat maps at once and redraws them as the runs come in; the
+    finished picture stays as the cell's output.
     """
     builders = _row_builders(keys, seed)
     rates = check_rates(rates)
@@ -141,9 +145,11 @@ def run_grid(data, steps, keys=tuple(EXPERIMENTS), rates=HALF_DECADE_RATES, seed
     keep = {(key, float(rate)) for key, rate in keep}
     order = sorted(range(len(rates)), key=lambda column: rates[column],
                    reverse=skip_below_window)
+    bar = progress_bar(grid.outcome.size, progress, unit="run")
+    heat_map = _LiveHeatMap(grid) if live else None
     for row, (key, (_title, build)) in enumerate(builders.items()):
         learned = False
-        for column in order:
+        for done, column in enumerate(order, start=1):
             rate = rates[column]
             network = build()
             ended = [steps]
@@ -175,10 +181,41 @@ def run_grid(data, steps, keys=tuple(EXPERIMENTS), rates=HALF_DECADE_RATES, seed
                 grid.networks[key, rate] = network
             outcome = outcome_of(diverged, grid.cost[row, column], grid.accuracy[row, column])
             grid.outcome[row, column] = outcome
+            bar.update(1)
+            if heat_map:
+                heat_map.redraw(grid)
             if skip_below_window and learned and outcome != "learns":
+                bar.update(len(order) - done)  # the rest of the row is not run
                 break
             learned = learned or outcome == "learns"
+    bar.close()
+    if heat_map:
+        heat_map.redraw(grid, final=True)
     return grid
+
+
+class _LiveHeatMap:
+    """:func:`plot_grid`'s figure, shown once and replaced in place (IPython's display handle),
+    at most every ``every_s`` seconds and once at the end."""
+
+    def __init__(self, grid, every_s=2.0):
+        from IPython.display import display
+
+        self.every_s, self.last = every_s, time.monotonic()
+        self.handle = display(self._picture(grid), display_id=True)
+
+    def redraw(self, grid, final=False):
+        if final or time.monotonic() - self.last >= self.every_s:
+            self.handle.update(self._picture(grid))
+            self.last = time.monotonic()
+
+    @staticmethod
+    def _picture(grid):
+        import matplotlib.pyplot as plt
+
+        figure = plot_grid(grid)
+        plt.close(figure)  # shown through the handle only, not again at the end of the cell
+        return figure
 
 
 def _row_builders(keys, seed):

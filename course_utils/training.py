@@ -106,9 +106,9 @@ def train(
 
     Runs the steps ``start_step .. start_step + steps - 1`` (the step number picks the batch, so
     a run continued with ``start_step`` takes the same batches as one long run).
-    ``progress`` shows a progress bar on stderr (``False`` for none). A run whose cost turns
-    inf or NaN stops at that step; the history keeps what was recorded up to it (that step's
-    cost too, if it was a recorded step).
+    ``progress`` shows a progress bar (:func:`progress_bar`; ``False`` for none). A run whose
+    cost turns inf or NaN stops at that step; the history keeps what was recorded up to it
+    (that step's cost too, if it was a recorded step).
     ``callback(step, history)``, if given, is called at every recorded step (multiples of
     ``record_every``) and at the end, with the number of the next step to run; if it returns
     True, training stops there.
@@ -124,7 +124,7 @@ def train(
     run_chunk = _compile_chunk(network, images, labels, batch_size, compute_dtype)
     rate = tf.constant(learning_rate, dtype=tf.float32)
     history = History(learning_rate=learning_rate)
-    bar = _progress_bar(steps, progress)
+    bar = progress_bar(steps, progress)
     step, end = start_step, start_step + steps
     while step < end:
         chunk = min(record_every - step % record_every, end - step)
@@ -306,12 +306,15 @@ def _compute_dtype(precision):
     return tf.bfloat16
 
 
-def _progress_bar(total, enabled):
-    from tqdm import tqdm
+def progress_bar(total, enabled, unit="step"):
+    """A tqdm bar for ``total`` units: a widget in Jupyter (kept when done, so the notebook shows
+    how long the cell took), text on stderr in a terminal (cleared when done). None shown when
+    ``enabled`` is false or there is nothing to do."""
+    from tqdm.auto import tqdm
+    from tqdm.notebook import tqdm as notebook_tqdm
 
-    return tqdm(
-        total=total, disable=not enabled or total == 0, file=sys.stderr, unit="step", leave=False
-    )
+    return tqdm(total=total, disable=not enabled or total == 0, file=sys.stderr, unit=unit,
+                leave=issubclass(tqdm, notebook_tqdm))
 
 
 def _finite_or_none(value):

@@ -190,3 +190,50 @@ def test_a_diverge_factor_of_1_lets_a_run_whose_cost_never_climbs_go_on(small_da
     costs = grid.histories["proper", 1e-3].costs
     assert all(cost <= costs[0] for cost in costs)
     assert grid.stopped_at[0, 0] == 10 and grid.outcome[0, 0] != "diverged"
+
+
+def test_one_progress_bar_counts_every_cell_of_the_grid(small_data, capfd, monkeypatch):
+    # He learns at 1e-2 and 1e-1 in 10 steps, so skip_below_window leaves out the lowest rates:
+    # the bar still ends at rows x rates, and no run draws a bar of its own
+    import course_utils.lr_grid
+
+    bars = []
+
+    def progress_bar(*args, **kwargs):
+        bars.append(course_utils.training.progress_bar(*args, **kwargs))
+        return bars[-1]
+
+    monkeypatch.setattr(course_utils.lr_grid, "progress_bar", progress_bar)
+    rates = [1e-5, 1e-4, 1e-3, 1e-2, 1e-1]
+    grid = run_grid(small_data, 10, keys=["proper"], rates=rates, skip_below_window=True)
+    assert "not run" in grid.outcome[0]
+    assert len(bars) == 1 and bars[0].n == bars[0].total == 5
+    shown = capfd.readouterr().err
+    assert "run/s" in shown and "step/s" not in shown
+    run_grid(small_data, 10, keys=["proper"], rates=[1e-2], progress=False)
+    assert capfd.readouterr().err == ""
+
+
+def test_live_heat_map_is_shown_at_once_and_replaced_by_the_finished_grid(small_data,
+                                                                        monkeypatch):
+    import IPython.display
+
+    shown = []
+
+    class Handle:
+        def update(self, figure):
+            shown.append(figure)
+
+    def display(figure, display_id=False):
+        assert display_id  # a handle, so that later pictures replace this one
+        shown.append(figure)
+        return Handle()
+
+    monkeypatch.setattr(IPython.display, "display", display)
+    grid = run_grid(small_data, 10, keys=["proper"], rates=[1e-2, 1e-1], live=True,
+                    progress=False)
+    first, last = [[text.get_text() for text in figure.axes[0].texts]
+                   for figure in (shown[0], shown[-1])]
+    assert first == ["-", "-"]  # nothing run yet
+    assert last == [f"{100 * accuracy:.0f}" for accuracy in grid.accuracy[0]]
+    assert len(shown) >= 2

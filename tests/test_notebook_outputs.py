@@ -14,6 +14,8 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 # A tqdm bar as it is saved: "  40%|####      | 160/400 [00:02<00:03, 61.2it/s]".
 PROGRESS_BAR = re.compile(r"\d+%\|.*\| *\d+/\d+ \[")
+# An absl log line: severity, date, time, thread id, file:line.
+TF_LOG_LINE = re.compile(r"^[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ \S+:\d+\]", re.M)
 
 
 def load(notebook):
@@ -45,9 +47,52 @@ def test_no_saved_output_mentions_cuda(notebook):
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda path: path.name)
 def test_no_saved_output_lists_the_machines_cpu_instructions(notebook):
     # TensorFlow's cpu_feature_guard line names the instructions of the CPU that ran the
-    # notebook: noise to a reader, and it differs between machines (TF_CPP_MIN_LOG_LEVEL=1
-    # hides it; MAINTAINING.md, "Re-executing the notebooks")
+    # notebook: noise to a reader, and it differs between machines
     assert "cpu_feature_guard" not in notebook.read_text()
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda path: path.name)
+def test_no_saved_output_carries_tensorflows_log_lines(notebook):
+    # "I0000 00:00:1796299388.664389   13106 port.cc:153] oneDNN custom operations are on...":
+    # a timestamp and a process id in every saved notebook and on the site. The first code cell
+    # imports course_utils, which loads TensorFlow with them hidden.
+    texts = ["".join(output.get("text", "")) for cell in load(notebook)["cells"]
+             for output in cell.get("outputs", [])]
+    logged = [text for text in texts if TF_LOG_LINE.search(text) or "absl::" in text]
+    assert not logged, logged[0][:300]
+    first_code = next(cell for cell in load(notebook)["cells"] if cell["cell_type"] == "code")
+    assert re.search(r"^import course_utils\b", "".join(first_code["source"]), re.M)
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda path: path.name)
+def test_opens_with_a_colab_link_and_its_cost(notebook):
+    # the title cell links the notebook to Colab and says what it costs before anything runs
+    title = "".join(load(notebook)["cells"][0]["source"])
+    colab = f"https://colab.research.google.com/github/OWNER/REPO/blob/main/notebooks/{notebook.name}"
+    assert f"[Open in Colab]({colab})" in title
+    cost = re.search(r"\*\*Cost:\*\* ([\d,]+) training-step equivalents?", title)
+    assert cost and "min" in title[cost.end():cost.end() + 200]
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda path: path.name)
+def test_every_training_cell_shows_its_progress(notebook):
+    # a cell that trains can take minutes on a slow CPU: it shows a bar (a widget in
+    # JupyterLab, saved as its first line of text), unless it says why it does not
+    silent = []
+    for index, cell in enumerate(load(notebook)["cells"]):
+        source = "".join(cell["source"])
+        if cell["cell_type"] != "code" or not re.search(r"\b(train|run_grid)\(", source):
+            continue
+        if "def " in source.split("train(")[0].split("run_grid(")[0][-200:]:
+            continue  # a function that trains is defined here, not run
+        bars = [output for output in cell.get("outputs", [])
+                if PROGRESS_BAR.search("".join(output.get("data", {}).get("text/plain", "")))]
+        if not bars and "progress=False" not in source:
+            silent.append(index)
+        if "progress=False" in source:
+            assert re.search(r"progress=False\).*#|#.*\n.*progress=False", source), (
+                f"cell {index}: say why it shows no progress")
+    assert not silent, f"cells {silent} train without a progress bar"
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda path: path.name)

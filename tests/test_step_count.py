@@ -128,11 +128,20 @@ def test_run_py_rows_for_step_equivalents_and_bfloat16(monkeypatch):
                        "bfloat16": {"train_images_per_s": 380.0},
                        "float32": {"train_images_per_s": 200.0}},
     }
-    (total, costliest) = course_time.step_equivalent_rows(report)
-    assert total[:4] == ("step equivalents, whole course (2 runs)", "2410", "report", None)
+    (total, lesson, notebooks) = course_time.step_equivalent_rows(report)
+    assert total[:4] == ("step equivalents, everything (2 runs)", "2410", "report", None)
     assert "per run: 01 1200, reproduce 1210" in total[4]
     assert "NOT COUNTED: 02_small_weights.ipynb" in total[4]
-    assert costliest[1] == "1200" and costliest[4].startswith("01_large_weights.ipynb")
+    # a lesson over its cap of 300, and a notebook not counted, fail the caps
+    assert lesson[:4] == ("step equivalents, each lesson notebook", "1200", "<= 300", False)
+    assert notebooks[:4] == ("step equivalents, all notebooks (1)", "1200", "<= 3300", False)
+    report["notebooks"] = {"01_large_weights.ipynb": {"images": {"step_equivalents": 204.0}},
+                           "04_side_by_side.ipynb": {"images": {"step_equivalents": 1138.0}},
+                           "08_training_dynamics.ipynb": {"images": {"step_equivalents": 1201.0}}}
+    (_, lesson, grids, notebooks) = course_time.step_equivalent_rows(report)
+    assert lesson[1:4] == ("204", "<= 300", True)
+    assert grids[1:5] == ("1201", "<= 1200", False, "costliest: 08_training_dynamics.ipynb")
+    assert notebooks[1:4] == ("2543", "<= 3300", True)
     (row,) = bfloat16.summary_rows(report)
     assert row[:4] == ("training: bfloat16 vs float32", "1.90x", "> 1.0x", True)
     report["precisions"] = {"supported": False, "reason": "no bfloat16 instructions"}

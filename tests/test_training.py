@@ -1,6 +1,7 @@
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 
@@ -267,3 +268,12 @@ def test_recording_rarely_trains_the_same_steps(small_train):
     for layer in rare.weights:
         np.testing.assert_allclose(rare.weights[layer].numpy(), often.weights[layer].numpy(),
                                    rtol=1e-4, atol=1e-6)
+
+
+def test_importing_course_utils_loads_tensorflow_without_its_log_lines():
+    # TensorFlow's C++ side writes timestamped lines ("I0000 00:00:... port.cc ...") at import;
+    # course_utils loads it with them hidden, so a notebook that imports it first saves none
+    code = "import sys, course_utils; assert 'tensorflow' in sys.modules; import tensorflow"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "0"})
+    assert "absl" not in result.stderr and not re.search(r"^[IWEF]\d{4} ", result.stderr, re.M)
