@@ -28,12 +28,12 @@ of variance ``Var(w)`` and inputs of mean square ``E[x**2]``, its variance is
 ``n * Var(w) * E[x**2]``. After a ReLU, half of a symmetric input is zeroed, so
 ``E[relu(z)**2] = Var(z) / 2``. Hence from one layer to the next the stddev is multiplied by
 
-    gain = sqrt(n * Var(w) / 2)
+    per-layer factor = sqrt(n * Var(w) / 2)
 
-- N(0, 1):          gain = sqrt(n / 2)          (16 on 512 units: explodes)
-- N(0, 1) x 0.01:   gain = 0.01 * sqrt(n / 2)   (0.16 on 512 units: vanishes)
-- Xavier, in = out: gain = sqrt(1 / 2)          (fades slowly: halves every two layers)
-- He:               gain = 1                    (holds, however deep)
+- N(0, 1):          sqrt(n / 2)          (16 on 512 units: explodes)
+- N(0, 1) x 0.01:   0.01 * sqrt(n / 2)   (0.16 on 512 units: vanishes)
+- Xavier, in = out: sqrt(1 / 2)          (fades slowly: halves every two layers)
+- He:               1                    (holds, however deep)
 
 The products are computed in float64: in float32 (largest value about 3.4e38) the N(0, 1) stack
 would overflow to inf after about 30 layers of 256 units, and the picture would stop there.
@@ -110,7 +110,7 @@ DEPTH_SCHEMES = {
 class DepthSweep:
     """The stddev of each layer's pre-activations: measured, and what the formula predicts.
 
-    Index 0 is layer 1. ``gain`` is the predicted factor from one layer to the next.
+    Index 0 is layer 1. ``layer_factor`` is the predicted factor from one layer to the next.
     """
 
     key: str
@@ -118,7 +118,7 @@ class DepthSweep:
     width: int
     measured_std: np.ndarray
     predicted_std: np.ndarray
-    gain: float
+    layer_factor: float
 
     @property
     def growth(self):
@@ -126,7 +126,7 @@ class DepthSweep:
         return float(self.measured_std[-1] / self.measured_std[0])
 
 
-def relu_gain(key, width):
+def relu_layer_factor(key, width):
     """Predicted factor by which the pre-activation stddev grows per ReLU layer of ``width``."""
     check_choice("scheme", key, DEPTH_SCHEMES)
     _label, scheme, scale = DEPTH_SCHEMES[key]
@@ -149,10 +149,10 @@ def depth_sweep(key, depth=30, width=256, batch_size=256, seed=0):
     weights = [initial_weights(scheme, (width, width), scale=scale, seed=seed + layer)
                for layer in range(1, depth + 1)]
     measured = stack_spreads(weights, inputs, "relu").forward_std
-    gain = relu_gain(key, width)
+    layer_factor = relu_layer_factor(key, width)
     first = math.sqrt(width * weight_variance(scheme, (width, width), scale) * np.mean(inputs**2))
-    predicted = first * gain ** np.arange(depth)
-    return DepthSweep(key, label, width, measured, predicted, gain)
+    predicted = first * layer_factor ** np.arange(depth)
+    return DepthSweep(key, label, width, measured, predicted, layer_factor)
 
 
 def plot_depth_sweep(sweeps, title=None):
@@ -161,7 +161,7 @@ def plot_depth_sweep(sweeps, title=None):
     for sweep, colour in zip(sweeps, _colours(len(sweeps)), strict=True):
         layers = np.arange(1, len(sweep.measured_std) + 1)
         ax.plot(layers, sweep.measured_std, "o", color=colour, markersize=4,
-                label=f"{sweep.label} (gain {sweep.gain:.3g} per layer)")
+                label=f"{sweep.label} (x{sweep.layer_factor:.3g} per layer)")
         ax.plot(layers, sweep.predicted_std, "--", color=colour, linewidth=1)
     ax.set_yscale("log")
     ax.set(xlabel="layer", ylabel="std of pre-activations (log scale)",

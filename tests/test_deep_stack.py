@@ -12,7 +12,7 @@ from course_utils.deep_stack import (
     DEPTH_SCHEMES,
     depth_sweep,
     plot_depth_sweep,
-    relu_gain,
+    relu_layer_factor,
     stack_spreads,
 )
 
@@ -88,12 +88,12 @@ def test_bad_shapes_and_activation_are_refused():
         stack_spreads([np.zeros((4, 5))], inputs, activation="sigmoid")
 
 
-def test_relu_gain_follows_the_formula():
-    assert relu_gain("normal", 256) == pytest.approx(math.sqrt(128))
-    assert relu_gain("small", 256) == pytest.approx(0.01 * math.sqrt(128))
-    assert relu_gain("xavier", 256) == pytest.approx(math.sqrt(0.5))
-    assert relu_gain("he", 256) == pytest.approx(1.0)
-    assert relu_gain("he", 10) == pytest.approx(1.0)  # He holds at every width
+def test_relu_layer_factor_follows_the_formula():
+    assert relu_layer_factor("normal", 256) == pytest.approx(math.sqrt(128))
+    assert relu_layer_factor("small", 256) == pytest.approx(0.01 * math.sqrt(128))
+    assert relu_layer_factor("xavier", 256) == pytest.approx(math.sqrt(0.5))
+    assert relu_layer_factor("he", 256) == pytest.approx(1.0)
+    assert relu_layer_factor("he", 10) == pytest.approx(1.0)  # He holds at every width
 
 
 @pytest.fixture(scope="module")
