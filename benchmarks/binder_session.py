@@ -261,6 +261,8 @@ async def _wait_for_reply(socket_, msg_id, result):
             return None
         if raw is None:
             return None
+        if isinstance(raw, bytes):  # a widget's message with binary buffers (iopub): not a reply
+            continue
         message = json.loads(raw)
         if message.get("msg_type") == "status" and message["content"].get(
                 "execution_state") in ("restarting", "dead"):
