@@ -144,3 +144,12 @@ def test_installs_the_helpers_on_colab_only_and_keeps_colabs_tensorflow(notebook
     install = [line for line in source.splitlines() if "course-utils @ git+" in line]
     assert len(install) == 1 and install[0].startswith("    %pip install")
     assert "--no-deps" in install[0]
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda path: path.name)
+def test_set_seed_ran_before_tensorflows_first_op(notebook):
+    # otherwise TensorFlow ran several ops at once when the outputs were saved, and BatchNorm
+    # results can differ from a replay (a maintainer's tool that runs ops at start-up, like the
+    # step counter of benchmarks/step_count.py, must not be used to save notebooks)
+    warned = [text for text in stderr_texts(notebook) if "set_seed came after" in text]
+    assert not warned
