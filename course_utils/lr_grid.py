@@ -213,8 +213,12 @@ class _LiveHeatMap:
     def _picture(grid):
         import matplotlib.pyplot as plt
 
-        figure = plot_grid(grid)
-        plt.close(figure)  # shown through the handle only, not again at the end of the cell
+        # Drawn with interactive mode off and closed at once: shown through the handle only. In
+        # interactive mode Jupyter's inline backend would keep every figure until the cell ends
+        # (to show it then), 9 MB a redraw in a cell that runs for minutes.
+        with plt.ioff():
+            figure = plot_grid(grid)
+        plt.close(figure)
         return figure
 
 

@@ -1,4 +1,7 @@
 import math
+import os
+import subprocess
+import sys
 from types import SimpleNamespace
 
 import numpy as np
@@ -237,3 +240,40 @@ def test_live_heat_map_is_shown_at_once_and_replaced_by_the_finished_grid(small_
     assert first == ["-", "-"]  # nothing run yet
     assert last == [f"{100 * accuracy:.0f}" for accuracy in grid.accuracy[0]]
     assert len(shown) >= 2
+
+
+_LIVE_IN_A_NOTEBOOK = """
+import IPython.display
+import matplotlib.pyplot as plt
+from matplotlib_inline import backend_inline
+import numpy as np
+
+from course_utils.lr_grid import HALF_DECADE_RATES, LearningRateGrid, _LiveHeatMap
+
+
+class Handle:
+    def update(self, figure):
+        pass
+
+
+IPython.display.display = lambda figure, display_id=False: Handle()
+plt.ion()  # as in a notebook
+shape = (3, 15)
+grid = LearningRateGrid(("a", "b", "c"), ("a", "b", "c"), HALF_DECADE_RATES, 30,
+                        np.ones(shape), np.full(shape, 0.5), np.full(shape, "learns", dtype=object),
+                        np.full(shape, 30), {}, {})
+heat_map = _LiveHeatMap(grid, every_s=0)
+for _ in range(5):
+    heat_map.redraw(grid)
+print(len(backend_inline.show._to_draw), len(plt.get_fignums()))
+"""
+
+
+def test_live_heat_map_keeps_no_figure_alive_in_a_notebook():
+    # Jupyter's inline backend keeps every figure pyplot makes in interactive mode until the cell
+    # ends; a grid cell runs for minutes and redraws every 2 s, 9 MB a picture
+    result = subprocess.run([sys.executable, "-c", _LIVE_IN_A_NOTEBOOK], capture_output=True,
+                            text=True, check=True, timeout=300,
+                            env={**os.environ,
+                                 "MPLBACKEND": "module://matplotlib_inline.backend_inline"})
+    assert result.stdout.split() == ["0", "0"]
