@@ -27,8 +27,6 @@ import json
 import os
 from pathlib import Path
 import secrets
-import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -40,7 +38,12 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 import pytest
-from test_browser import CHROMIUM, CHROMIUM_ARGS
+from test_browser import (  # noqa: F401  (sync_playwright: a fixture, found by its name)
+    _free_port,
+    _stop,
+    launch_chromium,
+    sync_playwright,
+)
 
 try:
     import tomllib
@@ -56,31 +59,11 @@ SERVER_START_S = 90
 KERNEL_GONE_S = 30
 
 
-def _free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _start(command, log_path, **popen):
     """Start ``command`` in its own process group, its output going to ``log_path``."""
     with open(log_path, "w") as log:
         return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True, **popen)
-
-
-def _stop(process):
-    """SIGTERM to the process group (a Jupyter server shuts its kernels down), then SIGKILL."""
-    if process.poll() is not None:
-        return
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-    except ProcessLookupError:
-        pass
 
 
 def _get(url, token=None, timeout=10):
@@ -224,18 +207,6 @@ def test_the_binder_lock_pins_jupyter_server_proxy():
 # Closing a notebook's tab shuts its kernel down (binder/overrides.json, in a real JupyterLab)
 
 
-@pytest.fixture
-def sync_playwright():
-    """Playwright's sync API, or a skip that says what is missing (checked before the server)."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("the playwright Python package is not installed (pip install playwright)")
-    return sync_playwright
-
-
 THROW_AWAY = "closing.ipynb"
 
 
@@ -296,17 +267,11 @@ def _kernels(base, token):
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_closing_a_notebooks_tab_shuts_its_kernel_down(sync_playwright, lab_on_binder_settings,
-                                                       tmp_path):
+def test_closing_a_notebooks_tab_shuts_its_kernel_down(sync_playwright,  # noqa: F811
+                                                       lab_on_binder_settings, tmp_path):
     base, token, log_path = lab_on_binder_settings
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1400, "height": 1000},
-        )
+        browser = launch_chromium(playwright, tmp_path / "chromium-profile")
         try:
             page = browser.new_page()
             page.set_default_timeout(SERVER_START_S * 1000)

@@ -78,6 +78,12 @@ def sync_playwright():
     return sync_playwright
 
 
+def launch_chromium(playwright, profile):
+    """Debian's Chromium, headless, driven by Playwright, with a throw-away profile folder."""
+    return playwright.chromium.launch_persistent_context(
+        str(profile), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
+        viewport={"width": 1400, "height": 1000})
+
 
 def _free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -175,13 +181,7 @@ def test_the_playground_renders_and_redraws_in_jupyterlab(sync_playwright, jupyt
     base, token = jupyterlab
     screenshot = tmp_path / "playground.png"
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1400, "height": 1000},
-        )
+        browser = launch_chromium(playwright, tmp_path / "chromium-profile")
         try:
             page = browser.new_page()
             page.set_default_timeout(REDRAW_S * 1000)
