@@ -16,7 +16,8 @@ One module per concept, each small enough to read in one sitting (lower ones fir
 - ``lsuv``          layer-sequential unit-variance initialization
 - ``deep_stack``    a deep stack of dense layers: spreads through depth, measured and predicted
 - ``tensorboard``   histograms and cost curves written for TensorBoard
-- ``exercises``     checks with feedback for the exercises
+- ``guesses``       predict, then see: the learner's recorded guess beside the measurement
+- ``exercises``     checks with feedback for the exercises, and their folded solutions
 - ``cli``           ``python -m course_utils reproduce``: the experiments, headless
 - ``playground``    notebook 5's playground: its state, its widgets view and its pictures
 """

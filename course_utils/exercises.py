@@ -1,6 +1,7 @@
-"""Exercises with feedback: work out a formula the notebooks did not show, get told what is off.
+"""Exercises with feedback: the learner answers, the check says what is off.
 
-In the notebook you write a function, then pass it (not its result) to the check::
+Two kinds. A *formula* exercise (:data:`EXERCISES`): you write a function, then pass it (not its
+result) to the check::
 
     def uniform_cost(num_classes):
         return ...
@@ -9,8 +10,12 @@ In the notebook you write a function, then pass it (not its result) to the check
 
 The check calls your function on a few inputs and compares with the right formula. When the
 answer is wrong it looks for the usual mistakes (log10 instead of ln, a ratio upside down,
-(1 + a) instead of (1 + a**2), ...) and says which one it recognises. Stuck? Run
-``show_solution("uniform_cost")``.
+(1 + a) instead of (1 + a**2), ...) and says which one it recognises.
+
+An *experiment* exercise (:data:`EXPERIMENTS`): you change an experiment (a scale, a choice) and
+its check runs it, then says what the run shows and, when it fails, why.
+
+Stuck? ``solution("uniform_cost")`` shows a solution, folded away until you click it.
 """
 
 from dataclasses import dataclass
@@ -184,10 +189,39 @@ def check_leaky_he_stddev(function):
     return check("leaky_he_stddev", function)
 
 
+# Exercises that run an experiment: name -> the solution shown on request. Each has its own
+# check_<name> below, which runs the learner's change and explains the outcome.
+EXPERIMENTS = {}
+
+
+def solution_text(name):
+    """The solution of exercise ``name`` (a formula or an experiment exercise), as text."""
+    check_choice("exercise", name, {**EXERCISES, **EXPERIMENTS})
+    return EXERCISES[name].solution if name in EXERCISES else EXPERIMENTS[name]
+
+
 def show_solution(name):
-    """Print a solution of exercise ``name`` (one of :data:`EXERCISES`)."""
-    check_choice("exercise", name, EXERCISES)
-    print(EXERCISES[name].solution)
+    """Print the solution of exercise ``name`` (for a terminal; notebooks use :func:`solution`)."""
+    print(solution_text(name))
+
+
+def solution(name):
+    """The solution of exercise ``name``, folded away: one click on its title opens it."""
+    import html
+
+    import ipywidgets as widgets
+
+    text = solution_text(name)
+    body = widgets.HTML()  # filled when opened, so a saved notebook does not give it away
+    folded = widgets.Accordion(children=[body], selected_index=None)
+    folded.set_title(0, f"Solution: {name} (click to open)")
+
+    def opened(change):
+        if change["new"] == 0:
+            body.value = f"<pre>{html.escape(text)}</pre>"
+
+    folded.observe(opened, names="selected_index")
+    return folded
 
 
 def _as_number(value):

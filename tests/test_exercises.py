@@ -132,3 +132,14 @@ def test_the_error_rate_of_guessing_gets_its_own_hint():
 def test_the_generic_hint_quotes_the_first_case():
     feedback = check_uniform_cost(lambda k: k**0.5)
     assert feedback.message.startswith("uniform_cost(10) should be 2.303, got 3.162.")
+
+
+def test_a_solution_stays_folded_until_clicked():
+    from course_utils.exercises import solution
+    folded = solution("leaky_he_stddev")
+    assert folded.selected_index is None
+    assert "sqrt" not in repr(folded)  # a saved notebook does not give the answer away
+    folded.selected_index = 0  # the click
+    assert "def leaky_he_stddev(" in folded.children[0].value
+    with pytest.raises(ValueError, match="choose one of"):
+        solution("no_such_exercise")

@@ -1,0 +1,144 @@
+"""Predict, then see: record the learner's guess before a measurement, compare it after.
+
+A prediction has two halves, in this order in the notebook::
+
+    ask("first_cost", "What will the first training cost be?",
+        choices=["about 2.3", "about 100", "over 10,000"])
+    ...                                   # the cells that measure
+    reveal("first_cost", "over 10,000", measured=f"{cost:.3g}")
+
+``ask`` shows a small control (buttons for a choice, a text box for a number) and keeps what
+the learner picks. ``reveal`` prints the measured answer beside the guess, with one line of
+feedback. Without a guess (a notebook run from the command line, nbval, papermill) it prints
+the answer alone, so the measurement never depends on the widget.
+"""
+
+import math
+
+from .checks import check_choice
+
+_questions = {}  # key -> the choices of that question (None: a number)
+_guesses = {}  # key -> the learner's guess: one of the choices, or a float
+
+CLOSE_FACTOR = 2.0  # a number guess within this factor of the answer counts as close
+
+
+def ask(key, question, choices=None):
+    """Show ``question`` with a control that records the learner's guess under ``key``.
+
+    With ``choices`` (a list of strings) the learner picks one; without, they type a number
+    (``1e4`` works). Returns the widget. Asking again under the same key forgets the old guess.
+    """
+    import ipywidgets as widgets
+
+    if choices is not None:
+        choices = [str(choice) for choice in choices]
+        if len(choices) < 2 or len(set(choices)) != len(choices):
+            raise ValueError(f"choices must be at least two different strings, got {choices!r}")
+    _questions[key] = choices
+    _guesses.pop(key, None)
+    status = widgets.Label("No guess yet.")
+
+    def record(guess):
+        _guesses[key] = guess
+        status.value = f"Your guess is recorded: {_format(guess)}. Now run the cells below."
+
+    if choices is None:
+        control = widgets.Text(placeholder="a number, e.g. 0.5 or 1e4", continuous_update=False)
+
+        def on_change(change):
+            guess = _parse_number(change["new"])
+            if guess is None:
+                _guesses.pop(key, None)
+                status.value = f"{change['new']!r} is not a number: try 0.5, 12 or 1e4."
+            else:
+                record(guess)
+    else:
+        control = widgets.RadioButtons(options=choices, index=None,
+                                       layout=widgets.Layout(width="max-content"))
+
+        def on_change(change):
+            if change["new"] is not None:
+                record(change["new"])
+
+    control.observe(on_change, names="value")
+    box = widgets.VBox([widgets.HTML(f"<b>Your prediction:</b> {question}"), control, status])
+    return box
+
+
+def record_guess(key, guess):
+    """Record ``guess`` for ``key`` without the widget (what the widget does when you pick)."""
+    choices = _asked(key)
+    if choices is None:
+        number = _parse_number(guess)
+        if number is None:
+            raise ValueError(f"the guess for {key!r} must be a number, got {guess!r}")
+        guess = number
+    else:
+        check_choice(f"the guess for {key!r}", guess, choices)
+    _guesses[key] = guess
+
+
+def reveal(key, answer, measured=None):
+    """Print the answer to question ``key`` beside the learner's guess, with one line of feedback.
+
+    ``answer`` is one of the choices, or the measured number. ``measured`` is an optional text
+    with the measurement behind a choice (e.g. ``"cost 1.5e4"``). Returns the feedback line.
+    """
+    choices = _asked(key)
+    if choices is None:
+        answer = _parse_number(answer)
+        if answer is None:
+            raise ValueError(f"the answer to {key!r} must be a number")
+    else:
+        check_choice(f"the answer to {key!r}", answer, choices)
+    shown = _format(answer) + (f" ({measured})" if measured else "")
+    print(f"Measured: {shown}")
+    if key not in _guesses:
+        feedback = "You recorded no guess: pick one above, then run this cell again."
+    else:
+        guess = _guesses[key]
+        feedback = f"Your guess: {_format(guess)}. " + (
+            _choice_feedback(guess, answer) if choices is not None
+            else _number_feedback(guess, answer))
+    print(feedback)
+    return feedback
+
+
+def _asked(key):
+    if key not in _questions:
+        raise KeyError(f"no question {key!r} was asked: run the cell with ask({key!r}, ...) first")
+    return _questions[key]
+
+
+def _choice_feedback(guess, answer):
+    return "Right." if guess == answer else f"Not this time: the answer is {answer}."
+
+
+def _number_feedback(guess, answer):
+    if guess == answer:
+        return "Exactly right."
+    if guess == 0 or answer == 0 or (guess > 0) != (answer > 0):
+        return "Off: look at the sign and the size of the measured value."
+    ratio = guess / answer
+    factor = max(ratio, 1 / ratio)
+    if factor <= CLOSE_FACTOR:
+        return f"Close: within a factor of {CLOSE_FACTOR:g}."
+    size = "too high" if ratio > 1 else "too low"
+    if factor < 30:
+        return f"{factor:.2g} times {size}."
+    return f"About {math.log10(factor):.0f} orders of magnitude {size}."
+
+
+def _parse_number(text):
+    if isinstance(text, bool):
+        return None
+    try:
+        number = float(text)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _format(value):
+    return f"{value:.3g}" if isinstance(value, float) else str(value)

@@ -1,0 +1,72 @@
+import pytest
+
+from course_utils import guesses
+from course_utils.guesses import ask, record_guess, reveal
+
+
+def test_a_choice_is_recorded_by_the_widget_and_compared(capsys):
+    box = ask("cost", "What is the first cost?", choices=["about 2.3", "over 10,000"])
+    buttons = box.children[1]
+    buttons.value = "about 2.3"  # what a click does
+    assert "recorded" in box.children[2].value
+    assert reveal("cost", "over 10,000", measured="1.5e+04") == (
+        "Your guess: about 2.3. Not this time: the answer is over 10,000.")
+    assert capsys.readouterr().out.startswith("Measured: over 10,000 (1.5e+04)\n")
+    buttons.value = "over 10,000"
+    assert reveal("cost", "over 10,000").endswith("Right.")
+
+
+def test_a_number_typed_in_the_box_is_parsed(capsys):
+    box = ask("logits", "How large are the logits?")
+    text = box.children[1]
+    text.value = "1e4"
+    assert reveal("logits", 1.5e4).endswith("Close: within a factor of 2.")
+    text.value = "not a number"
+    assert "not a number" in box.children[2].value
+    assert "no guess" in reveal("logits", 1.5e4)
+
+
+@pytest.mark.parametrize("guess, answer, feedback", [
+    (2.3026, 2.3026, "Exactly right."),
+    (40, 10, "4 times too high."),
+    (1, 10, "10 times too low."),
+    (1e-6, 1e-2, "About 4 orders of magnitude too low."),
+    (-1, 10, "Off: look at the sign"),
+])
+def test_number_feedback_says_how_far_off(guess, answer, feedback):
+    ask("n", "?")
+    record_guess("n", guess)
+    assert feedback in reveal("n", answer)
+
+
+def test_without_a_guess_the_answer_is_still_shown(capsys):
+    # nbval and papermill run without anyone clicking: the measurement must still be printed
+    ask("plain", "?", choices=["a", "b"])
+    feedback = reveal("plain", "b")
+    assert capsys.readouterr().out == f"Measured: b\n{feedback}\n"
+    assert "no guess" in feedback
+
+
+def test_asking_again_forgets_the_old_guess():
+    ask("again", "?", choices=["a", "b"])
+    record_guess("again", "a")
+    ask("again", "?", choices=["a", "b"])
+    assert "no guess" in reveal("again", "a")
+
+
+def test_clear_errors():
+    with pytest.raises(KeyError, match="no question 'never'"):
+        reveal("never", 1.0)
+    with pytest.raises(ValueError, match="at least two different"):
+        ask("bad", "?", choices=["same", "same"])
+    ask("pick", "?", choices=["a", "b"])
+    with pytest.raises(ValueError, match="choose one of"):
+        reveal("pick", "c")
+    with pytest.raises(ValueError, match="choose one of"):
+        record_guess("pick", "c")
+    ask("number", "?")
+    with pytest.raises(ValueError, match="must be a number"):
+        record_guess("number", "ten")
+    with pytest.raises(ValueError, match="must be a number"):
+        reveal("number", "ten")
+    assert "pick" in guesses._questions
