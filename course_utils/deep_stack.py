@@ -34,6 +34,7 @@ of variance ``Var(w)`` and inputs of mean square ``E[x**2]``, its variance is
 - N(0, 1) x 0.01:   0.01 * sqrt(n / 2)   (0.16 on 512 units: vanishes)
 - Xavier, in = out: sqrt(1 / 2)          (fades slowly: halves every two layers)
 - He:               1                    (holds, however deep)
+- PyTorch default:  sqrt(1 / 6) = 0.41   (Var(w) = 1 / (3 n): vanishes)
 
 The products are computed in float64: in float32 (largest value about 3.4e38) the N(0, 1) stack
 would overflow to inf after about 30 layers of 256 units, and the picture would stop there.
@@ -97,12 +98,14 @@ def stack_spreads(weights, inputs, activation="relu", seed=0):
 
 
 # key -> (label, scheme of course_utils.initializers, scale): the ReLU layers' recipes of the
-# post's experiments (the table in course_utils.experiments), plus Xavier on ReLU layers.
+# post's experiments (the table in course_utils.experiments), plus Xavier on ReLU layers (Keras's
+# default for Dense and Conv2D) and PyTorch's default for Linear and Conv2d.
 DEPTH_SCHEMES = {
     "normal": ("N(0, 1)", *EXPERIMENTS["large"].layers["layer1"]),
     "small": ("N(0, 1) x 0.01", *EXPERIMENTS["small"].layers["layer1"]),
     "xavier": ("Xavier / Glorot", *EXPERIMENTS["proper"].layers["layer5"]),
     "he": ("He", *EXPERIMENTS["proper"].layers["layer1"]),
+    "torch_default": ("PyTorch default", "torch_default", 1.0),
 }
 
 

@@ -12,6 +12,9 @@ matrix of shape (inputs, outputs): fan_in = inputs and fan_out = outputs.
 - Xavier / Glorot (Glorot and Bengio 2010): variance 2 / (fan_in + fan_out), for layers without
   ReLU (tanh, softmax); the uniform form draws from +-sqrt(6 / (fan_in + fan_out)).
 - LeCun: stddev sqrt(1 / fan_in) (the right choice for linear or SELU layers).
+- PyTorch's default for ``Conv2d`` and ``Linear`` (``torch_default``): ``kaiming_uniform_`` with
+  ``a = sqrt(5)``, i.e. uniform on +-sqrt(1 / fan_in), variance 1 / (3 * fan_in). (Keras's default
+  for ``Conv2D`` and ``Dense`` is GlorotUniform, the ``xavier`` scheme.)
 """
 
 import math
@@ -27,6 +30,8 @@ TF1_TRUNCATION_FACTOR = 1.3
 TRUNCATED_NORMAL_STDDEV = 0.87962566103423978
 
 SCHEMES = ("normal", "he", "xavier", "lecun", "orthogonal", "zeros")
+# Recipes that initial_weights and expected_stddev know besides SCHEMES (the playground's list).
+EXTRA_SCHEMES = ("torch_default",)
 SCHEME_LABELS = {
     "normal": "N(0, 1)",
     "he": "He / variance scaling",
@@ -34,6 +39,7 @@ SCHEME_LABELS = {
     "lecun": "LeCun",
     "orthogonal": "orthogonal",
     "zeros": "zeros",
+    "torch_default": "PyTorch default",
 }
 
 
@@ -78,9 +84,18 @@ def lecun_stddev(fan_in):
     return he_stddev(fan_in, factor=1.0)
 
 
+def torch_default_limit(fan_in):
+    """Bound of PyTorch's default weights: ``kaiming_uniform_(a=sqrt(5))`` draws from
+    [-limit, limit] with limit = gain * sqrt(3 / fan_in) and gain = sqrt(2 / (1 + a**2)) =
+    sqrt(1 / 3), so limit = sqrt(1 / fan_in) and the variance is limit**2 / 3 = 1 / (3 * fan_in).
+    """
+    check_positive("fan_in", fan_in)
+    return math.sqrt(1.0 / fan_in)
+
+
 def expected_stddev(scheme, shape, scale=1.0):
     """The stddev a scheme aims for on a tensor of ``shape``, times ``scale``."""
-    check_choice("initialization scheme", scheme, SCHEMES)
+    check_choice("initialization scheme", scheme, SCHEMES + EXTRA_SCHEMES)
     check_positive("scale", scale)
     fan_in, fan_out = fan_in_fan_out(shape)
     base = {
@@ -90,6 +105,7 @@ def expected_stddev(scheme, shape, scale=1.0):
         "lecun": lecun_stddev(fan_in),
         "orthogonal": math.sqrt(1.0 / max(fan_in, shape[-1])),
         "zeros": 0.0,
+        "torch_default": torch_default_limit(fan_in) / math.sqrt(3.0),
     }[scheme]
     return scale * base
 
@@ -98,10 +114,11 @@ def initial_weights(scheme, shape, scale=1.0, seed=0):
     """A float32 tensor of ``shape`` drawn by ``scheme`` (one of :data:`SCHEMES`), times ``scale``.
 
     ``normal`` is ``tf.random.normal`` (the post's recipe); ``he``, ``xavier``, ``lecun`` and
-    ``orthogonal`` are Keras's HeNormal, GlorotUniform, LeCunNormal and Orthogonal initializers.
-    The same ``seed`` always gives the same tensor.
+    ``orthogonal`` are Keras's HeNormal, GlorotUniform, LeCunNormal and Orthogonal initializers;
+    ``torch_default`` is PyTorch's default for ``Conv2d`` / ``Linear``, uniform on
+    +-:func:`torch_default_limit`. The same ``seed`` always gives the same tensor.
     """
-    check_choice("initialization scheme", scheme, SCHEMES)
+    check_choice("initialization scheme", scheme, SCHEMES + EXTRA_SCHEMES)
     check_positive("scale", scale)
     seed = check_count("seed", seed, minimum=0)
     shape = tuple(int(size) for size in shape)
@@ -110,6 +127,9 @@ def initial_weights(scheme, shape, scale=1.0, seed=0):
         values = tf.random.stateless_normal(shape, seed=[seed, 0])
     elif scheme == "zeros":
         values = tf.zeros(shape)
+    elif scheme == "torch_default":
+        limit = torch_default_limit(fan_in_fan_out(shape)[0])
+        values = tf.random.stateless_uniform(shape, seed=[seed, 1], minval=-limit, maxval=limit)
     else:
         initializer = {
             "he": tf.keras.initializers.HeNormal,
@@ -136,7 +156,7 @@ def layer_weights(scheme, shapes, index, seed=0, scale=1.0):
     The result is the unit-scale draw times ``scale``, so the same (scheme, seed, layer) at
     two scales differ by exactly that factor.
     """
-    check_choice("initialization scheme", scheme, SCHEMES)
+    check_choice("initialization scheme", scheme, SCHEMES + EXTRA_SCHEMES)
     check_positive("scale", scale)
     shapes = [tuple(int(size) for size in shape) for shape in shapes]
     index = check_count("index", index, minimum=0, maximum=len(shapes) - 1)

@@ -124,6 +124,7 @@ def test_the_lessons_verdicts(sweeps):
     assert sweeps["small"].growth < 1e-10  # vanishes
     assert 1e-7 < sweeps["xavier"].growth < 1e-2  # fades slowly: about 0.707**29 = 4e-5
     assert 0.5 < sweeps["he"].growth < 2  # holds
+    assert 1e-14 < sweeps["torch_default"].growth < 1e-8  # vanishes: sqrt(1/6)**29 = 5e-12
 
 
 def test_same_seed_same_sweep():

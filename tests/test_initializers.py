@@ -231,3 +231,16 @@ def test_weight_variance_is_the_stddev_squared():
     assert weight_variance("he", (3, 3, 1, 64)) == pytest.approx(2 / 9)  # 2 / fan_in
     assert weight_variance("normal", (5, 7), scale=3.0) == pytest.approx(9.0)
     assert weight_variance("lecun", (100, 10), scale=0.5) == pytest.approx(0.25 / 100)
+
+
+@pytest.mark.parametrize("layer", ["layer1", "layer3", "layer5"])
+def test_torch_default_has_variance_one_third_over_fan_in(layer):
+    # PyTorch's Conv2d / Linear default, kaiming_uniform_(a=sqrt(5)): Var(w) = 1 / (3 fan_in)
+    shape = WEIGHT_SHAPES[layer]
+    fan_in = fan_in_fan_out(shape)[0]
+    assert expected_stddev("torch_default", shape) ** 2 == pytest.approx(1 / (3 * fan_in))
+    weights = initial_weights("torch_default", shape, seed=3).numpy()
+    assert weights.shape == shape and weights.dtype == np.float32
+    assert np.abs(weights).max() <= math.sqrt(1 / fan_in)
+    assert weights.var() == pytest.approx(1 / (3 * fan_in), rel=0.1)
+    np.testing.assert_array_equal(weights, initial_weights("torch_default", shape, seed=3).numpy())
