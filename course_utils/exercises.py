@@ -364,3 +364,129 @@ def check_deep_stack_std(weight_std):
     return Feedback(False, f"{trend} Your std is {size}: its per-layer factor "
                            f"sqrt(fan_in * Var(w) / 2) is {factor:.3g}, and it must be 1 (over "
                            f"{layers} layers even a small error compounds).")
+
+
+# -------------------------------------------------------------------------------------------------
+# Make N(0, 1) learn by changing one tensor's scale (notebook 1): a 30-step run checks it.
+# -------------------------------------------------------------------------------------------------
+
+ONE_TENSOR_STEPS = 30  # the check's run: steps of 100 images from the seed-0 N(0, 1) draws
+ONE_TENSOR_TARGET = 1.4  # "learns": the mean cost of the last 5 steps is below this (ln 10 = 2.30)
+ONE_TENSOR_START = 2 * math.log(10)  # a first cost above this: the logits are still too large
+ONE_TENSOR_SPIKE = 10.0  # a cost above this after step 0: the steps are too large
+
+
+def check_one_tensor_scale(scales, learning_rate=1e-7, seed=0):
+    """Multiply ONE of notebook 1's N(0, 1) weight tensors by a scale, train 30 steps, and say
+    whether the network learns.
+
+    ``scales`` is ``{"layer1": 1, ..., "layer5": 1}`` with exactly one value changed (missing
+    layers count as 1). The run starts from the seed-``seed`` draws of notebook 1, trains
+    :data:`ONE_TENSOR_STEPS` steps of plain gradient descent at ``learning_rate`` on the offline
+    subset, and passes when the mean training-batch cost of the last 5 steps is below
+    :data:`ONE_TENSOR_TARGET` with no step's cost above :data:`ONE_TENSOR_SPIKE`. A change that
+    is not exactly one tensor is caught before any training.
+    """
+    from .network import WEIGHT_SHAPES
+
+    if not isinstance(scales, dict):
+        return Feedback(False, 'Pass a dict such as {"layer1": 1, "layer2": 1, "layer3": 1, '
+                               f'"layer4": 1, "layer5": 1}} (got {scales!r}).')
+    unknown = sorted(set(scales) - set(WEIGHT_SHAPES))
+    if unknown:
+        return Feedback(False, f"{', '.join(map(repr, unknown))}: not a weight tensor. The five "
+                               f"are {', '.join(WEIGHT_SHAPES)} (layer5 feeds the logits).")
+    bad = {layer: scale for layer, scale in scales.items()
+           if _as_number(scale) is None or not _as_number(scale) > 0}
+    if bad:
+        return Feedback(False, f"A scale must be a positive number; got {bad}.")
+    changed = {layer: float(scale) for layer, scale in scales.items() if float(scale) != 1}
+    if not changed:
+        return Feedback(False, "You changed no tensor: every scale is 1, so this is notebook 1's "
+                               "network, whose first cost is in the hundreds of thousands. Pick "
+                               "one tensor and give it a scale below 1.")
+    if len(changed) > 1:
+        return Feedback(False, f"You changed {len(changed)} tensors ({', '.join(changed)}). "
+                               "Change exactly one: with zero biases, scaling any one tensor "
+                               "by c already scales the logits by c.")
+    learning_rate = _as_number(learning_rate)
+    if learning_rate is None or not learning_rate > 0:
+        return Feedback(False, "The learning rate must be a positive number.")
+    (layer, scale), = changed.items()
+    network, data = _one_tensor_network(layer, scale, seed)
+    first = _first_cost(network, data)
+    if not math.isfinite(first) or first > ONE_TENSOR_START:
+        return Feedback(False, f"{layer} x {scale:g}: the first cost is still {first:.3g}, not "
+                               "about ln 10 = 2.30. The logits are still huge, so softmax is "
+                               f"still certain: a scale of {scale:g} is not small enough. Scaling "
+                               "one tensor by c scales the logits by c, and they start near 1e6.")
+    costs, accuracies, diverged_at = _train_one_tensor(network, data, learning_rate)
+    what = f"{layer} x {scale:g} at learning rate {learning_rate:g}"
+    if diverged_at is not None:
+        return Feedback(False, f"{what}: the first cost is {first:.3g}, good, but the cost went "
+                               f"to NaN or inf at step {diverged_at}: too large a step. Lower the "
+                               "learning rate.")
+    spike = max(range(1, len(costs)), key=lambda step: costs[step])
+    if costs[spike] > ONE_TENSOR_SPIKE:
+        return Feedback(False, f"{what}: the first cost is {first:.3g}, good, but at step {spike} "
+                               f"the cost jumped to {costs[spike]:.3g}: each step is far too "
+                               f"large for a tensor this small (the rate was set for weights a "
+                               f"million times larger). Lower the learning rate.")
+    last = sum(costs[-5:]) / 5
+    accuracy = sum(accuracies[-5:]) / 5
+    if last >= first:
+        return Feedback(False, f"{what}: the cost rose from {first:.3g} to {last:.3g} (mean of "
+                               f"the last 5 steps), peaking at {costs[spike]:.3g}: the steps "
+                               "overshoot. Lower the learning rate.")
+    if last >= ONE_TENSOR_TARGET:
+        return Feedback(False, f"{what}: the cost went from {first:.3g} to {last:.3g} (mean of "
+                               f"the last 5 steps), still above {ONE_TENSOR_TARGET}: it learns "
+                               "too slowly. Raise the learning rate, or try another tensor: "
+                               "they do not all train alike.")
+    return Feedback(True, f"{what}: the cost went from {first:.3g} (ln 10 = 2.30) to {last:.3g} "
+                          f"in {ONE_TENSOR_STEPS} steps (mean of the last 5), with batch accuracy "
+                          f"{100 * accuracy:.0f} %. One tensor's scale fixed the logits' size; "
+                          "the learning rate then had to match the smaller weights.")
+
+
+def _one_tensor_network(layer, scale, seed):
+    """Notebook 1's seed-``seed`` N(0, 1) network with ``layer``'s weights times ``scale``, and
+    the offline subset."""
+    import tensorflow as tf
+
+    from .data import load_mnist
+    from .experiments import EXPERIMENTS as POST_EXPERIMENTS
+    from .network import ConvNet
+
+    weights = POST_EXPERIMENTS["large"].create_weights(seed)
+    weights[layer] = tf.Variable(weights[layer] * scale)
+    return ConvNet.from_weights(weights), load_mnist("subset", seed=seed)
+
+
+def _first_cost(network, data):
+    """The cost of the first training batch (the batch of step 0), before any update."""
+    import tensorflow as tf
+
+    logits = network.logits(data.train_images[:100])
+    return float(tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
+        labels=data.train_labels[:100].astype("int64"), logits=logits)))
+
+
+def _train_one_tensor(network, data, learning_rate):
+    """Training-batch costs and accuracies of every step, and the step that diverged (or None)."""
+    from .training import train
+
+    history = train(network, data.train_images, data.train_labels, learning_rate,
+                    ONE_TENSOR_STEPS, record_every=1, progress=False)
+    return history.costs, history.accuracies, history.diverged_at
+
+
+EXPERIMENTS["one_tensor_scale"] = (
+    'scales = {"layer1": 1, "layer2": 1, "layer3": 1, "layer4": 1e-6, "layer5": 1}\n'
+    "learning_rate = 1e-10\n"
+    "check_one_tensor_scale(scales, learning_rate)\n\n"
+    "# Why: with zero biases, scaling one tensor by c scales the logits by c. They start near\n"
+    "# 1e6, so c = 1e-6 brings them near 1 and the first cost to about ln 10. That tensor's\n"
+    "# gradient does not shrink with it, so at 1e-7 each step moves it far past its own size\n"
+    "# and the cost jumps: a rate about a thousand times smaller trains it.\n"
+)

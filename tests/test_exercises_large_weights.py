@@ -1,0 +1,55 @@
+"""The run-check of notebook 1: make N(0, 1) learn by changing one tensor's scale.
+
+The right answer (layer4 x 1e-6 at 1e-10) passes a 30-step run; the usual wrong ones get told
+what is off. The margins were measured: the right answer ends near 0.9 against the 1.4 target,
+layer4 x 1e-6 at notebook 1's 1e-7 jumps to hundreds (the spike limit is 10), layer1 x 1e-6 at
+1e-10 ends near 2.0.
+"""
+
+from course_utils import exercises
+from course_utils.exercises import check_one_tensor_scale, solution_text
+
+ONES = {"layer1": 1, "layer2": 1, "layer3": 1, "layer4": 1, "layer5": 1}
+
+
+def test_the_right_answer_passes():
+    feedback = check_one_tensor_scale({**ONES, "layer4": 1e-6}, 1e-10)
+    assert feedback.passed, feedback
+    assert "ln 10" in feedback.message
+
+
+def test_the_solution_is_registered_and_names_the_answer():
+    assert "one_tensor_scale" in exercises.EXPERIMENTS
+    text = solution_text("one_tensor_scale")
+    assert '"layer4": 1e-6' in text and "1e-10" in text
+
+
+def test_no_change_and_two_changes_are_caught_before_training():
+    assert "changed no tensor" in check_one_tensor_scale(ONES).message
+    feedback = check_one_tensor_scale({**ONES, "layer1": 0.01, "layer5": 1e-4}, 1e-10)
+    assert not feedback.passed
+    assert "changed 2 tensors (layer1, layer5)" in feedback.message
+
+
+def test_bad_inputs_get_a_plain_answer():
+    assert "not a weight tensor" in check_one_tensor_scale({"layer6": 1e-6}).message
+    assert "positive number" in check_one_tensor_scale({"layer4": -1e-6}).message
+    assert "Pass a dict" in check_one_tensor_scale(1e-6).message
+
+
+def test_a_scale_too_mild_leaves_the_logits_huge():
+    feedback = check_one_tensor_scale({"layer5": 1e-3}, 1e-10)
+    assert not feedback.passed
+    assert "first cost is still" in feedback.message and "logits are still huge" in feedback.message
+
+
+def test_the_right_scale_at_the_original_rate_takes_too_large_a_step():
+    feedback = check_one_tensor_scale({"layer4": 1e-6}, 1e-7)
+    assert not feedback.passed
+    assert "jumped to" in feedback.message and "Lower the learning rate" in feedback.message
+
+
+def test_layer1_scaled_learns_too_slowly():
+    feedback = check_one_tensor_scale({"layer1": 1e-6}, 1e-10)
+    assert not feedback.passed
+    assert "too slowly" in feedback.message
