@@ -53,3 +53,10 @@ def test_layer1_scaled_learns_too_slowly():
     feedback = check_one_tensor_scale({"layer1": 1e-6}, 1e-10)
     assert not feedback.passed
     assert "too slowly" in feedback.message
+
+
+def test_an_unsteady_run_is_told_it_overshoots():
+    # layer5 x 1e-7 at 1e-10: the cost climbs above 5 before settling near 2.1
+    feedback = check_one_tensor_scale({"layer5": 1e-7}, 1e-10)
+    assert not feedback.passed
+    assert "overshoot" in feedback.message
