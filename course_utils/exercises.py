@@ -430,14 +430,18 @@ def check_one_tensor_scale(scales, learning_rate=1e-7, seed=0):
     if costs[spike] > ONE_TENSOR_SPIKE:
         return Feedback(False, f"{what}: the first cost is {first:.3g}, good, but at step {spike} "
                                f"the cost jumped to {costs[spike]:.3g}: each step is far too "
-                               f"large for a tensor this small (the rate was set for weights a "
-                               f"million times larger). Lower the learning rate.")
+                               "large for a tensor this small. Lower the learning rate.")
     last = sum(costs[-5:]) / 5
     accuracy = sum(accuracies[-5:]) / 5
     if last >= first:
         return Feedback(False, f"{what}: the cost rose from {first:.3g} to {last:.3g} (mean of "
                                f"the last 5 steps), peaking at {costs[spike]:.3g}: the steps "
                                "overshoot. Lower the learning rate.")
+    if last >= ONE_TENSOR_TARGET and costs[spike] > first + 1:
+        return Feedback(False, f"{what}: the cost went from {first:.3g} up to {costs[spike]:.3g} "
+                               f"(step {spike}) and ended at {last:.3g} (mean of the last 5 "
+                               f"steps), above {ONE_TENSOR_TARGET}: the steps overshoot for this "
+                               "tensor. Lower the learning rate, or try another tensor.")
     if last >= ONE_TENSOR_TARGET:
         return Feedback(False, f"{what}: the cost went from {first:.3g} to {last:.3g} (mean of "
                                f"the last 5 steps), still above {ONE_TENSOR_TARGET}: it learns "
