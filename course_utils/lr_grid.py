@@ -12,9 +12,14 @@ Each cell ends in one of these outcomes, decided by rules that hold on any CPU:
   ``diverge_factor``, a recorded training cost rose above that many times the first one (the run
   stops there);
 - ``stuck at ln 10``: the test cost equals ln 10 to four decimals (uniform predictions);
+- ``at chance``: test accuracy below :data:`CHANCE_ACCURACY`, twice the 10 % of a guess, whatever
+  the cost (the run did not learn: a few images either way cannot lift it to 20 %);
 - ``learns``: test accuracy of at least :data:`LEARNS_ACCURACY`;
-- ``learns little``: anything else;
+- ``learns little``: in between (from 20 % up to 50 %);
 - ``not run``: left out by ``skip_below_window`` (see :func:`run_grid`).
+
+The thresholds are wide on purpose: a run near chance scores 6 to 13 % on 500 test images, so
+float differences between CPUs (a few images) cannot move it across 20 %.
 
 To save time, a cell can stop early once it is firmly stuck: a run whose recorded training
 costs (one every ``record_every`` steps, from step 0) are all still ln 10 to four decimals when it
@@ -36,7 +41,8 @@ from .training import evaluate, progress_bar, train
 LN_10 = math.log(10)  # the cost of uniform predictions over ten digits
 HALF_DECADE_RATES = tuple(float(f"{10 ** (exponent / 2):.2g}") for exponent in range(-14, 1))
 LEARNS_ACCURACY = 0.5  # test accuracy from which a run "learns"
-OUTCOMES = ("learns", "learns little", "stuck at ln 10", "diverged", "not run")
+CHANCE_ACCURACY = 0.2  # below it a run is "at chance": twice a guess's 10 %
+OUTCOMES = ("learns", "learns little", "at chance", "stuck at ln 10", "diverged", "not run")
 
 
 @dataclass
@@ -89,6 +95,8 @@ def outcome_of(diverged, test_cost, test_accuracy):
         return "diverged"
     if round(test_cost, 4) == round(LN_10, 4):
         return "stuck at ln 10"
+    if test_accuracy < CHANCE_ACCURACY:
+        return "at chance"
     if test_accuracy >= LEARNS_ACCURACY:
         return "learns"
     return "learns little"

@@ -38,7 +38,11 @@ def test_the_rates_step_half_a_decade_from_1e_minus_7_to_1():
     (True, math.nan, math.nan, "diverged"),
     (False, 2.302585, 0.08, "stuck at ln 10"),
     (False, 2.30262, 0.12, "stuck at ln 10"),  # ln 10 to four decimals
-    (False, 2.3024, 0.11, "learns little"),
+    (False, 2.3024, 0.11, "at chance"),  # off ln 10, but no better than a guess
+    (False, 2.43, 0.06, "at chance"),  # He at 1e-7 in notebook 4: a cost above ln 10, 6 %
+    (False, 4.4e5, 0.08, "at chance"),  # N(0, 1) at 1e-7: a huge cost, 8 %
+    (False, 2.19, 0.199, "at chance"),
+    (False, 2.19, 0.2, "learns little"),
     (False, 0.9, 0.5, "learns"),
     (False, 5e4, 0.62, "learns"),  # a huge cost does not stop accuracy from counting
     (False, 1.9, 0.49, "learns little"),
