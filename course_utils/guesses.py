@@ -83,7 +83,8 @@ def reveal(key, answer, measured=None):
     """Print the answer to question ``key`` beside the learner's guess, with one line of feedback.
 
     ``answer`` is one of the choices, or the measured number. ``measured`` is an optional text
-    with the measurement behind a choice (e.g. ``"cost 1.5e4"``). Returns the feedback line.
+    with the measurement behind a choice (e.g. ``"cost 1.5e4"``). Prints; returns nothing, so a
+    cell that ends with ``reveal(...)`` shows each line once.
     """
     choices = _asked(key)
     if choices is None:
@@ -102,7 +103,6 @@ def reveal(key, answer, measured=None):
             _choice_feedback(guess, answer) if choices is not None
             else _number_feedback(guess, answer))
     print(feedback)
-    return feedback
 
 
 def _asked(key):
