@@ -323,10 +323,12 @@ DASHBOARD_CONTRASTS = {  # (said, true): what tells the two apart
         "are about 0.5, not 1e-2 to 1e-4, and the cost falls.",
     ("x0.01 last layer", "x0.01 everywhere"): "Both start at ln 10, but here the conv spreads "
         "shrink to 1e-4 and the cost does not move.",
-    ("rate too high", "pixels 0-255"): "Both blow up, but this one is saturated at step 0: the "
-        "spreads are already about 100 before any step was taken.",
-    ("pixels 0-255", "rate too high"): "Both blow up, but at step 0 this one's spreads are He's "
-        "0.4 to 0.6 and its cost 2.5: the trouble starts with the first steps.",
+    ("rate too high", "pixels 0-255"): "Both start with update ratios far above 1e-1, but this "
+        "one is saturated at step 0: the spreads are already about 100 before any step was "
+        "taken, and its cost falls.",
+    ("pixels 0-255", "rate too high"): "Both start with update ratios far above 1e-1, but at "
+        "step 0 this one's spreads are He's 0.4 to 0.6 and its cost 2.5: the trouble starts "
+        "with the first steps.",
     ("x0.01 everywhere", "dead layer1"): "Both sit at ln 10, but here the update ratios are "
         "exactly 0 (on the floor), not small, and layer1 is 100 % dead.",
     ("dead layer1", "x0.01 everywhere"): "Both sit at ln 10, but here no layer is dead and the "

@@ -68,3 +68,12 @@ def test_the_solution_is_registered_and_passes():
     text = exercises.solution_text("dashboards")
     namespace = {"check_dashboards": check_dashboards}
     assert eval(text, namespace).passed  # the solution is one call of the check
+
+
+def test_confusing_the_rate_with_the_pixels_says_the_pixels_run_does_not_blow_up():
+    # dashboard E (pixels 0-255) starts with huge update ratios but its cost falls: the contrast
+    # must not tell the learner that both runs blow up
+    feedback = check_dashboards({**RIGHT, "E": "rate too high", "B": "pixels 0-255"})
+    assert "saturated at step 0" in feedback.message and "its cost falls" in feedback.message
+    assert "the trouble starts with the first steps" in feedback.message
+    assert "Both blow up" not in feedback.message
