@@ -577,7 +577,7 @@ ONE_TENSOR_START = 2 * math.log(10)  # a first cost above this: the logits are s
 ONE_TENSOR_SPIKE = 10.0  # a cost above this after step 0: the steps are too large
 
 
-def check_one_tensor_scale(scales, learning_rate=1e-7, seed=0):
+def check_one_tensor_scale(scales, learning_rate=1e-7, seed=0, data=None):
     """Multiply ONE of notebook 1's N(0, 1) weight tensors by a scale, train 30 steps, and say
     whether the network learns.
 
@@ -586,7 +586,9 @@ def check_one_tensor_scale(scales, learning_rate=1e-7, seed=0):
     :data:`ONE_TENSOR_STEPS` steps of plain gradient descent at ``learning_rate`` on the offline
     subset, and passes when the mean training-batch cost of the last 5 steps is below
     :data:`ONE_TENSOR_TARGET` with no step's cost above :data:`ONE_TENSOR_SPIKE`. A change that
-    is not exactly one tensor is caught before any training.
+    is not exactly one tensor is caught before any training. ``data`` is the
+    :class:`~course_utils.data.MnistData` to train on (None: the offline subset, split with
+    ``seed``, as notebook 1 loads it).
     """
     from .network import WEIGHT_SHAPES
 
@@ -614,7 +616,11 @@ def check_one_tensor_scale(scales, learning_rate=1e-7, seed=0):
     if learning_rate is None or not learning_rate > 0:
         return Feedback(False, "The learning rate must be a positive number.")
     (layer, scale), = changed.items()
-    network, data = _one_tensor_network(layer, scale, seed)
+    network = _one_tensor_network(layer, scale, seed)
+    if data is None:
+        from .data import load_mnist
+
+        data = load_mnist("subset", seed=seed)
     first = _first_cost(network, data)
     if not math.isfinite(first) or first > ONE_TENSOR_START:
         return Feedback(False, f"{layer} x {scale:g}: the first cost is still {first:.3g}, not "
@@ -655,26 +661,24 @@ def check_one_tensor_scale(scales, learning_rate=1e-7, seed=0):
 
 
 def _one_tensor_network(layer, scale, seed):
-    """Notebook 1's seed-``seed`` N(0, 1) network with ``layer``'s weights times ``scale``, and
-    the offline subset."""
+    """Notebook 1's seed-``seed`` N(0, 1) network with ``layer``'s weights times ``scale``."""
     import tensorflow as tf
 
-    from .data import load_mnist
     from .experiments import EXPERIMENTS as POST_EXPERIMENTS
     from .network import ConvNet
 
     weights = POST_EXPERIMENTS["large"].create_weights(seed)
     weights[layer] = tf.Variable(weights[layer] * scale)
-    return ConvNet.from_weights(weights), load_mnist("subset", seed=seed)
+    return ConvNet.from_weights(weights)
 
 
 def _first_cost(network, data):
     """The cost of the first training batch (the batch of step 0), before any update."""
-    import tensorflow as tf
+    from .network import cost_and_outputs
 
-    logits = network.logits(data.train_images[:100])
-    return float(tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
-        labels=data.train_labels[:100].astype("int64"), logits=logits)))
+    cost, _ = cost_and_outputs(network.parameters, data.train_images[:100],
+                               data.train_labels[:100], network.activation)
+    return float(cost)
 
 
 def _train_one_tensor(network, data, learning_rate):

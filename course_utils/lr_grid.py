@@ -36,7 +36,7 @@ import numpy as np
 
 from .checks import check_count, check_positive, check_rates
 from .experiments import EXPERIMENTS, get_experiment
-from .training import evaluate, progress_bar, train
+from .training import cost_blew_up, evaluate, progress_bar, train
 
 LN_10 = math.log(10)  # the cost of uniform predictions over ten digits
 HALF_DECADE_RATES = tuple(float(f"{10 ** (exponent / 2):.2g}") for exponent in range(-14, 1))
@@ -164,7 +164,8 @@ def run_grid(data, steps, keys=tuple(EXPERIMENTS), rates=HALF_DECADE_RATES, seed
 
             def stop_early(step, history, ended=ended):
                 costs = history.costs
-                if diverge_factor is not None and not costs[-1] <= diverge_factor * costs[0]:
+                if diverge_factor is not None and cost_blew_up(costs[-1],
+                                                               diverge_factor * costs[0]):
                     ended[0] = history.steps[-1]
                     return True
                 if stop_stuck_after is None or step < stop_stuck_after:
@@ -178,7 +179,7 @@ def run_grid(data, steps, keys=tuple(EXPERIMENTS), rates=HALF_DECADE_RATES, seed
                             record_every=record_every, progress=False, callback=stop_early)
             costs = history.costs
             diverged = history.diverged_at is not None or (
-                diverge_factor is not None and not costs[-1] <= diverge_factor * costs[0])
+                diverge_factor is not None and cost_blew_up(costs[-1], diverge_factor * costs[0]))
             if history.diverged_at is not None:
                 ended[0] = history.diverged_at
             if not diverged:

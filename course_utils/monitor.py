@@ -53,23 +53,19 @@ class Recorder:
 
     Creating it measures the network as it is at ``start_step``. Pass it as ``train``'s
     ``callback`` (with the same images, labels, batch size and learning rate) and it measures
-    again at every recorded step, on the batch of the step about to run. With ``stop_above``
-    it stops a run (returns True) once the measured cost is above it or not finite, so that a
-    diverging run ends early; without, ``train``'s own check stops at an inf or NaN cost.
+    again at every recorded step, on the batch of the step about to run (``train``'s own check
+    stops a run at an inf or NaN cost).
 
     With ``histograms=True`` it also keeps an even subsample of every gradient tensor at each
     record (for TensorBoard: :func:`course_utils.tensorboard.write_monitor`).
     """
 
     def __init__(self, network, images, labels, learning_rate, batch_size=100, start_step=0,
-                 stop_above=None, histograms=False):
+                 histograms=False):
         self.network = network
         self.batch_size = check_count("batch_size", batch_size, minimum=1)
         self.images, self.labels = check_data(images, labels, self.batch_size)
         self.learning_rate = check_positive("learning_rate", learning_rate)
-        if stop_above is not None:
-            stop_above = check_positive("stop_above", stop_above)
-        self.stop_above = stop_above
         self.histograms = histograms
         self.steps = []
         self.records = []  # one dict per recorded step: {field: {name: value}} or {field: value}
@@ -77,11 +73,11 @@ class Recorder:
         self.record(start_step)
 
     def __call__(self, step, history=None):
-        """``train``'s callback: record at ``step``; True (stop) if the run is diverging."""
+        """``train``'s callback: record at ``step`` (it never stops the run)."""
         if self.steps and self.steps[-1] == step:
             return False  # the end of a run that finished on a recorded step: measured already
-        record = self.record(step)
-        return self.stop_above is not None and not record["cost"] <= self.stop_above
+        self.record(step)
+        return False
 
     def batch(self, step):
         """The images and labels that ``train`` uses at ``step``."""
@@ -124,10 +120,6 @@ class Recorder:
         return {name: np.array([record[field][name] for record in self.records])
                 for name in names}
 
-    def last(self, field):
-        """The last record's value(s) of ``field``."""
-        return self.records[-1][field]
-
 
 @tf.function(reduce_retracing=True)
 def _measure(parameters, images, labels, learning_rate, activation, keep_gradients):
@@ -152,25 +144,6 @@ def _measure(parameters, images, labels, learning_rate, activation, keep_gradien
         for layer, gradient in zip(WEIGHT_SHAPES, gradients):
             values[f"gradient_{layer}"] = gradient
     return values
-
-
-def stop_above(limit):
-    """A ``train`` callback that stops a run once its recorded training cost exceeds ``limit``.
-
-    (``train`` itself stops at inf or NaN; this stops a run that is still finite but blowing up.)
-    """
-    def callback(step, history):
-        return bool(history.costs) and not history.costs[-1] <= limit
-
-    return callback
-
-
-def format_record(record, field, digits=2):
-    """One line: ``field`` of a record, layer by layer, e.g. ``layer1 1.2e-03  layer2 ...``."""
-    values = record[field]
-    if not isinstance(values, dict):
-        return f"{field} {values:.{digits}g}"
-    return "  ".join(f"{name} {value:.{digits}g}" for name, value in values.items())
 
 
 def plot_dashboard(recorders, field="update_ratio", title=None, axes=None, reference=1e-3,

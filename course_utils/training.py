@@ -134,7 +134,7 @@ def train(
             history.steps.append(step)
             history.costs.append(float(costs[0]))
             history.accuracies.append(float(accuracies[0]))
-        bad = np.flatnonzero(~np.isfinite(costs))
+        bad = np.flatnonzero([cost_blew_up(cost) for cost in costs])
         if bad.size:
             history.diverged_at = step + int(bad[0])
             history.message = (
@@ -150,6 +150,15 @@ def train(
             break
     bar.close()
     return history
+
+
+def cost_blew_up(cost, limit=None):
+    """True if ``cost`` says the run blew up: it is inf or NaN, or above ``limit`` (if given).
+
+    The one rule the course stops a run by: :func:`train` stops at an inf or NaN cost, the
+    learning-rate grid also at a cost above a multiple of the first one.
+    """
+    return not math.isfinite(cost) or (limit is not None and cost > limit)
 
 
 def batch_offset(step, batch_size, num_images):

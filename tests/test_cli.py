@@ -13,9 +13,14 @@ NAMED_OUTPUTS = {
 }
 
 
-def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "course_utils", *args],
-                          capture_output=True, text=True, timeout=300)
+def run_cli(capsys, *args):
+    """``python -m course_utils ARGS`` run in this process: (exit status, stdout, stderr)."""
+    try:
+        code = main(list(args))
+    except SystemExit as exit_:
+        code = exit_.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
 
 
 @pytest.fixture(scope="module")
@@ -73,27 +78,26 @@ def test_reproduce_prints_the_table_and_verdicts(capsys):
         (["--bogus"], "unrecognized arguments: --bogus"),
     ],
 )
-def test_bad_arguments_end_in_one_line(args, message):
-    result = run_cli("reproduce", *args)
-    assert result.returncode == 2
-    assert message in result.stderr
-    assert "Traceback" not in result.stderr
-    assert result.stderr.strip().splitlines()[-1].startswith("python -m course_utils")
+def test_bad_arguments_end_in_one_line(args, message, capsys):
+    code, _, err = run_cli(capsys, "reproduce", *args)
+    assert code == 2
+    assert message in err
+    assert err.strip().splitlines()[-1].startswith("python -m course_utils")
 
 
-def test_a_malformed_npz_ends_in_one_line(tmp_path):
+def test_a_malformed_npz_ends_in_one_line(tmp_path, capsys):
     path = write_mnist_npz(tmp_path / "bad.npz", y_test=None)
-    result = run_cli("reproduce", "--dataset", "full", "--path", str(path), "--steps", "1")
-    assert result.returncode == 1
-    assert "Traceback" not in result.stderr
-    assert result.stderr.strip().splitlines()[-1].startswith(f"error: {path}: missing arrays")
+    code, _, err = run_cli(capsys, "reproduce", "--dataset", "full", "--path", str(path),
+                           "--steps", "1")
+    assert code == 1
+    assert err.strip().splitlines()[-1].startswith(f"error: {path}: missing arrays")
 
 
-def test_json_into_a_file_that_is_not_a_folder(tmp_path):
+def test_json_into_a_file_that_is_not_a_folder(tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("")
-    result = run_cli("reproduce", "--json", str(blocker / "out.json"))
-    assert result.returncode == 2 and "is not a folder" in result.stderr
+    code, _, err = run_cli(capsys, "reproduce", "--json", str(blocker / "out.json"))
+    assert code == 2 and "is not a folder" in err
 
 
 @pytest.mark.slow  # reproduce end to end
@@ -106,17 +110,19 @@ def test_full_dataset_from_a_small_npz(tmp_path, capsys):
     assert json.loads((tmp_path / "r.json").read_text())["dataset"] == "full"
 
 
-def test_no_command_prints_help():
-    result = run_cli()
-    assert result.returncode == 2 and "reproduce" in result.stdout
+def test_no_command_prints_help(capsys):
+    code, out, _ = run_cli(capsys)
+    assert code == 2 and "reproduce" in out
 
 
-def test_force_bfloat16_needs_precision_bfloat16(capsys):
-    with pytest.raises(SystemExit) as exit_:
-        main(["reproduce", "--force-bfloat16", "--steps", "1", "--experiments", "small",
-              "--no-progress"])
-    assert exit_.value.code == 2
-    assert "--force-bfloat16 is only used with --precision bfloat16" in capsys.readouterr().err
+def test_python_m_course_utils_runs_the_command_line():
+    """The one test in a new interpreter: ``-m`` runs ``__main__``, which exits with main's
+    status and prints a one-line error, never a traceback."""
+    result = subprocess.run([sys.executable, "-m", "course_utils", "reproduce", "--steps", "0"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("python -m course_utils")
 
 
 @pytest.mark.slow  # reproduce end to end

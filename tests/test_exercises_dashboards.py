@@ -77,3 +77,58 @@ def test_confusing_the_rate_with_the_pixels_says_the_pixels_run_does_not_blow_up
     assert "saturated at step 0" in feedback.message and "its cost falls" in feedback.message
     assert "the trouble starts with the first steps" in feedback.message
     assert "Both blow up" not in feedback.message
+
+
+@pytest.fixture(scope="module")
+def mystery_runs(subset):
+    """The five hidden runs, trained as notebook 8 trains them (8 steps, recorded every 2)."""
+    recorders, diverged = exercises.mystery_dashboards(subset)
+    by_cause = {MYSTERY_CAUSES[letter]: recorder for letter, recorder in recorders.items()}
+    return by_cause, {MYSTERY_CAUSES[letter]: step for letter, step in diverged.items()}
+
+
+def _first(recorder, field):
+    return recorder.records[0][field]
+
+
+@pytest.mark.slow  # trains five short runs
+def test_each_clue_is_what_its_dashboard_shows(mystery_runs):
+    """Every number a clue in DASHBOARD_CLUES quotes holds for the run it describes."""
+    import math
+
+    runs, diverged = mystery_runs
+    he_like = ("rate too high", "x0.01 last layer")
+    for cause in he_like:  # "its spreads are He's (0.4 to 0.6)"
+        spreads = _first(runs[cause], "activation_std").values()
+        assert all(0.3 < spread < 0.8 for spread in spreads), (cause, spreads)
+    high = runs["rate too high"]
+    assert max(_first(high, "update_ratio").values()) > 1e-1
+    assert diverged["rate too high"] is not None  # the cost overflows
+    assert 2.0 < _first(high, "cost") < 3.0  # "its cost about 2.5"
+
+    dead = runs["dead layer1"]
+    assert all(record["dead"]["layer1"] == 1.0 for record in dead.records)
+    assert all(ratio == 0 for record in dead.records for ratio in record["update_ratio"].values())
+    assert _first(dead, "cost") == pytest.approx(math.log(10), abs=1e-3)
+
+    pixels = runs["pixels 0-255"]
+    spreads = list(_first(pixels, "activation_std").values())
+    assert all(50 < spread < 300 for spread in spreads)  # "about 100", flat
+    assert max(spreads) / min(spreads) < 3
+    assert _first(pixels, "saturated") > 0.5  # "most predictions are saturated at step 0"
+    assert pixels.records[-1]["cost"] < _first(pixels, "cost")  # its cost falls
+    assert diverged["pixels 0-255"] is None
+
+    small = runs["x0.01 everywhere"]
+    spreads = list(_first(small, "activation_std").values())
+    assert spreads == sorted(spreads, reverse=True) and spreads[0] < 0.1 and spreads[-1] < 1e-3
+    assert max(_first(small, "update_ratio").values()) < 1e-4
+    assert all(record["cost"] == pytest.approx(math.log(10), abs=1e-3)
+               for record in small.records)
+
+    last = runs["x0.01 last layer"]
+    ratios = _first(last, "update_ratio")
+    assert max(ratios, key=ratios.get) == "layer5"
+    assert all(1e-7 < ratios[layer] < 1e-5 for layer in ("layer1", "layer2", "layer3", "layer4"))
+    assert _first(last, "cost") == pytest.approx(math.log(10), abs=0.01)
+    assert last.records[-1]["cost"] < _first(last, "cost")  # it trains

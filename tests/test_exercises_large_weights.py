@@ -12,8 +12,8 @@ from course_utils.exercises import check_one_tensor_scale, solution_text
 ONES = {"layer1": 1, "layer2": 1, "layer3": 1, "layer4": 1, "layer5": 1}
 
 
-def test_the_right_answer_passes():
-    feedback = check_one_tensor_scale({**ONES, "layer4": 1e-6}, 1e-10)
+def test_the_right_answer_passes(subset):
+    feedback = check_one_tensor_scale({**ONES, "layer4": 1e-6}, 1e-10, data=subset)
     assert feedback.passed, feedback
     assert "ln 10" in feedback.message
 
@@ -24,9 +24,10 @@ def test_the_solution_is_registered_and_names_the_answer():
     assert '"layer4": 1e-6' in text and "1e-10" in text
 
 
-def test_no_change_and_two_changes_are_caught_before_training():
+def test_no_change_and_two_changes_are_caught_before_training(subset):
     assert "changed no tensor" in check_one_tensor_scale(ONES).message
-    feedback = check_one_tensor_scale({**ONES, "layer1": 0.01, "layer5": 1e-4}, 1e-10)
+    feedback = check_one_tensor_scale({**ONES, "layer1": 0.01, "layer5": 1e-4}, 1e-10,
+                                      data=subset)
     assert not feedback.passed
     assert "changed 2 tensors (layer1, layer5)" in feedback.message
 
@@ -37,26 +38,26 @@ def test_bad_inputs_get_a_plain_answer():
     assert "Pass a dict" in check_one_tensor_scale(1e-6).message
 
 
-def test_a_scale_too_mild_leaves_the_logits_huge():
-    feedback = check_one_tensor_scale({"layer5": 1e-3}, 1e-10)
+def test_a_scale_too_mild_leaves_the_logits_huge(subset):
+    feedback = check_one_tensor_scale({"layer5": 1e-3}, 1e-10, data=subset)
     assert not feedback.passed
     assert "first cost is still" in feedback.message and "logits are still huge" in feedback.message
 
 
-def test_the_right_scale_at_the_original_rate_takes_too_large_a_step():
-    feedback = check_one_tensor_scale({"layer4": 1e-6}, 1e-7)
+def test_the_right_scale_at_the_original_rate_takes_too_large_a_step(subset):
+    feedback = check_one_tensor_scale({"layer4": 1e-6}, 1e-7, data=subset)
     assert not feedback.passed
     assert "jumped to" in feedback.message and "Lower the learning rate" in feedback.message
 
 
-def test_layer1_scaled_learns_too_slowly():
-    feedback = check_one_tensor_scale({"layer1": 1e-6}, 1e-10)
+def test_layer1_scaled_learns_too_slowly(subset):
+    feedback = check_one_tensor_scale({"layer1": 1e-6}, 1e-10, data=subset)
     assert not feedback.passed
     assert "too slowly" in feedback.message
 
 
-def test_an_unsteady_run_is_told_it_overshoots():
+def test_an_unsteady_run_is_told_it_overshoots(subset):
     # layer5 x 1e-7 at 1e-10: the cost climbs above 5 before settling near 2.1
-    feedback = check_one_tensor_scale({"layer5": 1e-7}, 1e-10)
+    feedback = check_one_tensor_scale({"layer5": 1e-7}, 1e-10, data=subset)
     assert not feedback.passed
     assert "overshoot" in feedback.message

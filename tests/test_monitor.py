@@ -3,7 +3,7 @@ import pytest
 
 from course_utils.diagnostics import dead_fractions, weight_gradients
 from course_utils.experiments import EXPERIMENTS
-from course_utils.monitor import Recorder, plot_dashboard, stop_above
+from course_utils.monitor import Recorder, plot_dashboard
 from course_utils.network import CONV_LAYERS, CONV_WEIGHT_NAMES, WEIGHT_SHAPES, ConvNet
 from course_utils.training import train
 
@@ -60,25 +60,6 @@ def test_recorder_measures_the_batch_train_uses_at_each_recorded_step(train_set)
     series = recorder.series("update_ratio")
     assert list(series) == list(WEIGHT_SHAPES) and series["layer1"].shape == (4,)
     assert recorder.series("cost").shape == (4,)
-
-
-def test_stop_above_ends_a_run_whose_cost_is_above_the_limit(train_set):
-    # He at 1e-3 trains calmly (its cost stays near 2.3), so only the limit can stop it
-    images, labels = train_set
-    network = EXPERIMENTS["proper"].create_network(0)
-    recorder = Recorder(network, images, labels, 1e-3, stop_above=1.0)
-    history = train(network, images, labels, 1e-3, 15, record_every=5, progress=False,
-                    callback=recorder)
-    assert recorder.steps == [0, 5] and history.steps == [0]  # stopped at the first check
-    network = EXPERIMENTS["proper"].create_network(0)
-    recorder = Recorder(network, images, labels, 1e-3, stop_above=100.0)
-    history = train(network, images, labels, 1e-3, 15, record_every=5, progress=False,
-                    callback=recorder)
-    assert recorder.steps == [0, 5, 10, 15] and history.diverged_at is None
-    network = EXPERIMENTS["proper"].create_network(0)
-    history = train(network, images, labels, 1e-3, 10, record_every=5, progress=False,
-                    callback=stop_above(0.1))  # cost starts above 0.1: stop at once
-    assert history.steps == [0]
 
 
 def test_recorder_works_on_a_batchnorm_network_and_sees_normalized_outputs(train_set):
@@ -149,15 +130,6 @@ def test_recorder_checks_its_arguments(train_set):
         Recorder(network, images, labels[:-1], 1e-3)
     with pytest.raises(ValueError, match="field"):
         Recorder(network, images, labels, 1e-3).series("weights")
-
-
-def test_stop_above_lets_a_run_below_the_limit_go_on():
-    from course_utils.training import History
-
-    callback = stop_above(10.0)
-    assert callback(0, History(steps=[0], costs=[2.3], accuracies=[0.1])) is False
-    assert callback(5, History(steps=[0, 5], costs=[2.3, 9.9], accuracies=[0.1, 0.1])) is False
-    assert callback(5, History(steps=[0, 5], costs=[2.3, 10.1], accuracies=[0.1, 0.1])) is True
 
 
 def test_dashboard_panels_keep_their_shape(train_set):

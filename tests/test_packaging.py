@@ -241,3 +241,16 @@ def test_readme_names_the_python_versions_pyproject_allows():
     assert supported.contains(f"{oldest}.0") and supported.contains(f"{newest}.0")
     assert not supported.contains(f"3.{int(oldest.split('.')[1]) - 1}.0")
     assert not supported.contains(f"3.{minor + 1}.0")
+
+
+def test_ci_replays_the_notebooks_on_the_avx2_path_where_the_cpu_has_more():
+    """Saved outputs come from whatever CPU the author had; an AVX2-only CPU runs oneDNN's AVX2
+    kernels, whose last digits differ. CI replays them on that path wherever the native replay
+    did not already run it, and fails if that replay fails."""
+    ci = (ROOT / ".ci" / "run").read_text()
+    replay = ci.split("# The AVX2 replay", 1)[1]
+    assert "avx512f|amx_tile" in replay and "/proc/cpuinfo" in replay
+    assert "if ! bash .ci/on-avx2-path pytest notebooks; then\n        exit 1" in replay
+    wrapper = (ROOT / ".ci" / "on-avx2-path").read_text()
+    for setting in ("ONEDNN_MAX_CPU_ISA=AVX2", "NPY_DISABLE_CPU_FEATURES=", "OPENBLAS_CORETYPE="):
+        assert f"export {setting}" in wrapper

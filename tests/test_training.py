@@ -277,3 +277,12 @@ def test_importing_course_utils_loads_tensorflow_without_its_log_lines():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "0"})
     assert "absl" not in result.stderr and not re.search(r"^[IWEF]\d{4} ", result.stderr, re.M)
+
+
+def test_cost_blew_up_is_the_one_stopping_rule():
+    from course_utils.training import cost_blew_up
+
+    assert cost_blew_up(float("nan")) and cost_blew_up(float("inf"))
+    assert not cost_blew_up(1e30)  # huge but finite: only a limit stops it
+    assert cost_blew_up(10.1, limit=10.0) and not cost_blew_up(10.0, limit=10.0)
+    assert cost_blew_up(float("nan"), limit=10.0)
