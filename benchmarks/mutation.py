@@ -47,7 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # module (its path under course_utils/, without .py) -> the test files that cover it: every
 # module of the package; only these files run for its mutants
 TESTS = {
-    "checks": ["tests/test_checks.py"],
+    "arguments": ["tests/test_arguments.py"],
     "data": ["tests/test_data.py"],
     "network": ["tests/test_network.py", "tests/test_batchnorm.py"],
     "stats": ["tests/test_stats.py"],

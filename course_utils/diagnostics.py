@@ -1,4 +1,4 @@
-"""Two health checks of a network: how far a training step moves its weights, and how many
+"""Two health measures of a network: how far a training step moves its weights, and how many
 ReLUs never fire.
 
 Update ratio. Gradient descent moves each weight tensor by ``learning_rate * gradient``. What
@@ -23,7 +23,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
 
-from .checks import check_choice, check_data
+from .arguments import valid_choice, valid_data
 from .network import CONV_LAYERS, WEIGHT_SHAPES, cost_and_outputs
 
 UNITS = ("channel", "neuron")
@@ -48,7 +48,7 @@ def dead_fraction(values, unit="channel"):
 
     NaN if a value is inf or NaN (a diverged network): "dead" would be misleading there.
     """
-    check_choice("unit", unit, UNITS)
+    valid_choice("unit", unit, UNITS)
     if len(values.shape) != 4:
         raise ValueError(f"values must have shape (images, height, width, channels), "
                          f"got {tuple(values.shape)}")
@@ -59,7 +59,7 @@ def dead_fraction(values, unit="channel"):
 
 def weight_gradients(network, images, labels):
     """``{"layer1": gradient, ..., "layer5": gradient}`` of the mean cross-entropy on one batch."""
-    images, labels = check_data(images, labels)
+    images, labels = valid_data(images, labels)
     gradients = _weight_gradients(network.parameters, images, labels, network.activation)
     return dict(zip(WEIGHT_SHAPES, gradients))
 

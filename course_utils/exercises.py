@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import math
 import numbers
 
-from .checks import check_choice
+from .arguments import valid_choice
 
 RELATIVE_TOLERANCE = 1e-4  # float32 answers (NumPy, TensorFlow) pass too
 
@@ -196,7 +196,7 @@ EXPERIMENTS = {}
 
 def solution_text(name):
     """The solution of exercise ``name`` (a formula or an experiment exercise), as text."""
-    check_choice("exercise", name, {**EXERCISES, **EXPERIMENTS})
+    valid_choice("exercise", name, {**EXERCISES, **EXPERIMENTS})
     return EXERCISES[name].solution if name in EXERCISES else EXPERIMENTS[name]
 
 
@@ -308,8 +308,8 @@ DASHBOARD_CLUES = {  # what in the dashboard gives each cause away
                    "gets a gradient, the spreads above layer1 are 0 and the cost stays at ln 10.",
     "pixels 0-255": "At step 0 its spreads are flat from layer1 to layer4 (no growth with "
                     "depth, unlike N(0, 1)) but about 100, some 250 times He's level, and most "
-                    "predictions are saturated at step 0: every layer is fine relative to the one "
-                    "below, so the scale comes in with the input.",
+                    "predictions are over-confident at step 0: every layer is fine relative to "
+                    "the one below, so the scale comes in with the input.",
     "x0.01 everywhere": "Its spreads shrink layer by layer, far below 1 (1e-2 to 1e-4), every "
                         "update ratio is far below 1e-4 and flat, and the cost stays at ln 10: "
                         "every layer is too small, not just one.",
@@ -324,7 +324,7 @@ DASHBOARD_CONTRASTS = {  # (said, true): what tells the two apart
     ("x0.01 last layer", "x0.01 everywhere"): "Both start at ln 10, but here the conv spreads "
         "shrink to 1e-4 and the cost does not move.",
     ("rate too high", "pixels 0-255"): "Both start with update ratios far above 1e-1, but this "
-        "one is saturated at step 0: the spreads are already about 100 before any step was "
+        "one is over-confident at step 0: the spreads are already about 100 before any step was "
         "taken, and its cost falls.",
     ("pixels 0-255", "rate too high"): "Both start with update ratios far above 1e-1, but at "
         "step 0 this one's spreads are He's 0.4 to 0.6 and its cost 2.5: the trouble starts "
@@ -484,7 +484,7 @@ EXPERIMENTS["dashboards"] = (
     '    "B": "rate too high",     # fine at step 0, ratios >= 1e-1, then it blows up\n'
     '    "C": "dead layer1",       # layer1 100 % dead, every update ratio exactly 0\n'
     '    "D": "x0.01 everywhere",  # spreads 1e-2 .. 1e-4, ratios ~1e-6, cost flat at ln 10\n'
-    '    "E": "pixels 0-255",      # flat spreads of about 100, saturated at step 0\n'
+    '    "E": "pixels 0-255",      # flat spreads of about 100, over-confident at step 0\n'
     "})\n"
 )
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
-from .checks import check_choice
+from .arguments import valid_choice
 from .initializers import draw_weights
 from .network import WEIGHT_SHAPES, ConvNet
 from .stats import activation_stats
@@ -122,7 +122,7 @@ class ExperimentResult:
 
 def get_experiment(key):
     """The :class:`Experiment` called ``key`` ("large", "small" or "proper")."""
-    return EXPERIMENTS[check_choice("experiment", key, EXPERIMENTS)]
+    return EXPERIMENTS[valid_choice("experiment", key, EXPERIMENTS)]
 
 
 def run_experiment(key, data, steps, seed=0, learning_rate=None, record_every=100, progress=True,

@@ -15,7 +15,7 @@ the answer alone, so the measurement never depends on the widget.
 
 import math
 
-from .checks import check_choice
+from .arguments import valid_choice
 
 _questions = {}  # key -> the choices of that question (None: a number)
 _guesses = {}  # key -> the learner's guess: one of the choices, or a float
@@ -75,7 +75,7 @@ def record_guess(key, guess):
             raise ValueError(f"the guess for {key!r} must be a number, got {guess!r}")
         guess = number
     else:
-        check_choice(f"the guess for {key!r}", guess, choices)
+        valid_choice(f"the guess for {key!r}", guess, choices)
     _guesses[key] = guess
 
 
@@ -92,7 +92,7 @@ def reveal(key, answer, measured=None):
         if answer is None:
             raise ValueError(f"the answer to {key!r} must be a number")
     else:
-        check_choice(f"the answer to {key!r}", answer, choices)
+        valid_choice(f"the answer to {key!r}", answer, choices)
     shown = _format(answer) + (f" ({measured})" if measured else "")
     print(f"Measured: {shown}")
     if key not in _guesses:

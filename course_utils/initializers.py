@@ -21,7 +21,7 @@ import math
 
 import tensorflow as tf
 
-from .checks import check_choice, check_count, check_positive
+from .arguments import valid_choice, valid_count, valid_positive
 
 # TF1's variance_scaling_initializer(truncated normal) used stddev sqrt(1.3 * factor / fan_in): the
 # 1.3 roughly makes up for the spread lost by cutting the normal at two standard deviations.
@@ -56,15 +56,15 @@ def fan_in_fan_out(shape):
 
 def he_stddev(fan_in, factor=2.0):
     """He / variance-scaling stddev: sqrt(factor / fan_in) (factor 2 for ReLU)."""
-    check_positive("fan_in", fan_in)
-    check_positive("factor", factor)
+    valid_positive("fan_in", fan_in)
+    valid_positive("factor", factor)
     return math.sqrt(factor / fan_in)
 
 
 def xavier_stddev(fan_in, fan_out):
     """Xavier / Glorot stddev: sqrt(2 / (fan_in + fan_out))."""
-    check_positive("fan_in", fan_in)
-    check_positive("fan_out", fan_out)
+    valid_positive("fan_in", fan_in)
+    valid_positive("fan_out", fan_out)
     return math.sqrt(2.0 / (fan_in + fan_out))
 
 
@@ -74,8 +74,8 @@ def xavier_limit(fan_in, fan_out):
     A uniform distribution on [-a, a] has variance a**2 / 3, so this has the variance of
     :func:`xavier_stddev` squared.
     """
-    check_positive("fan_in", fan_in)
-    check_positive("fan_out", fan_out)
+    valid_positive("fan_in", fan_in)
+    valid_positive("fan_out", fan_out)
     return math.sqrt(6.0 / (fan_in + fan_out))
 
 
@@ -89,14 +89,14 @@ def torch_default_limit(fan_in):
     [-limit, limit] with limit = gain * sqrt(3 / fan_in) and gain = sqrt(2 / (1 + a**2)) =
     sqrt(1 / 3), so limit = sqrt(1 / fan_in) and the variance is limit**2 / 3 = 1 / (3 * fan_in).
     """
-    check_positive("fan_in", fan_in)
+    valid_positive("fan_in", fan_in)
     return math.sqrt(1.0 / fan_in)
 
 
 def expected_stddev(scheme, shape, scale=1.0):
     """The stddev a scheme aims for on a tensor of ``shape``, times ``scale``."""
-    check_choice("initialization scheme", scheme, SCHEMES + EXTRA_SCHEMES)
-    check_positive("scale", scale)
+    valid_choice("initialization scheme", scheme, SCHEMES + EXTRA_SCHEMES)
+    valid_positive("scale", scale)
     fan_in, fan_out = fan_in_fan_out(shape)
     base = {
         "normal": 1.0,
@@ -118,9 +118,9 @@ def initial_weights(scheme, shape, scale=1.0, seed=0):
     ``torch_default`` is PyTorch's default for ``Conv2d`` / ``Linear``, uniform on
     +-:func:`torch_default_limit`. The same ``seed`` always gives the same tensor.
     """
-    check_choice("initialization scheme", scheme, SCHEMES + EXTRA_SCHEMES)
-    check_positive("scale", scale)
-    seed = check_count("seed", seed, minimum=0)
+    valid_choice("initialization scheme", scheme, SCHEMES + EXTRA_SCHEMES)
+    valid_positive("scale", scale)
+    seed = valid_count("seed", seed, minimum=0)
     shape = tuple(int(size) for size in shape)
     fan_in_fan_out(shape)
     if scheme == "normal":
@@ -156,11 +156,11 @@ def layer_weights(scheme, shapes, index, seed=0, scale=1.0):
     The result is the unit-scale draw times ``scale``, so the same (scheme, seed, layer) at
     two scales differ by exactly that factor.
     """
-    check_choice("initialization scheme", scheme, SCHEMES + EXTRA_SCHEMES)
-    check_positive("scale", scale)
+    valid_choice("initialization scheme", scheme, SCHEMES + EXTRA_SCHEMES)
+    valid_positive("scale", scale)
     shapes = [tuple(int(size) for size in shape) for shape in shapes]
-    index = check_count("index", index, minimum=0, maximum=len(shapes) - 1)
-    seed = check_count("seed", seed, minimum=0)
+    index = valid_count("index", index, minimum=0, maximum=len(shapes) - 1)
+    seed = valid_count("seed", seed, minimum=0)
     if scheme != "normal":
         return initial_weights(scheme, shapes[index], scale, seed + index + 1)
     tf.random.set_seed(seed)

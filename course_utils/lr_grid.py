@@ -34,7 +34,7 @@ import time
 
 import numpy as np
 
-from .checks import check_count, check_positive, check_rates
+from .arguments import valid_count, valid_positive, valid_rates
 from .experiments import EXPERIMENTS, get_experiment
 from .training import cost_blew_up, evaluate, progress_bar, train
 
@@ -137,13 +137,13 @@ def run_grid(data, steps, keys=tuple(EXPERIMENTS), rates=HALF_DECADE_RATES, seed
     finished picture stays as the cell's output.
     """
     builders = _row_builders(keys, seed)
-    rates = check_rates(rates)
-    steps = check_count("steps", steps, minimum=0)
-    record_every = check_count("record_every", record_every, minimum=1)
+    rates = valid_rates(rates)
+    steps = valid_count("steps", steps, minimum=0)
+    record_every = valid_count("record_every", record_every, minimum=1)
     if stop_stuck_after is not None:
-        stop_stuck_after = check_count("stop_stuck_after", stop_stuck_after, minimum=1)
+        stop_stuck_after = valid_count("stop_stuck_after", stop_stuck_after, minimum=1)
     if diverge_factor is not None:
-        diverge_factor = check_positive("diverge_factor", diverge_factor)
+        diverge_factor = valid_positive("diverge_factor", diverge_factor)
     count = len(data.test_labels) if test_images is None else test_images
     test = data.test_images[:count], data.test_labels[:count]
     shape = (len(builders), len(rates))

@@ -11,7 +11,7 @@ does not. Notebook 08 writes the same ten lines in plain sight and checks them a
 import tensorflow as tf
 
 from .network import CONV_LAYERS, WEIGHT_SHAPES, ConvNet
-from .stats import summarize
+from .stats import spread
 from .training import set_seed
 
 OUTPUTS = dict(zip(WEIGHT_SHAPES, CONV_LAYERS + ("logits",)))  # the output each tensor scales
@@ -26,7 +26,7 @@ def lsuv_weights(images, seed=0, tolerance=0.01, max_rounds=10):
     network = ConvNet.from_weights(weights)
     for layer, output in OUTPUTS.items():
         for _ in range(max_rounds):
-            std = summarize(network.forward(images)[output].numpy())["std"]
+            std = spread(network.forward(images)[output].numpy())
             if abs(std - 1) < tolerance:
                 break
             weights[layer].assign(weights[layer] / std)

@@ -8,8 +8,8 @@ train on,
   BatchNorm, of ``layerN_bn``, what the ReLU sees);
 - ``dead``: the fraction of each conv layer's channels that are ``<= 0`` at every position of
   every image of the batch (:func:`course_utils.diagnostics.dead_fraction`, ``"channel"``);
-- ``saturated``: the fraction of the batch's images whose softmax gives one class more than
-  :data:`SATURATED_PROBABILITY` (the over-confidence of the post's large weights);
+- ``overconfident``: the fraction of the batch's images whose softmax gives one class more than
+  :data:`OVERCONFIDENT_PROBABILITY` (the over-confidence of the post's large weights);
 - ``gradient_std``: the std of the cost's gradient for each weight tensor layer1..layer5;
 - ``update_ratio``: :func:`course_utils.diagnostics.update_ratio` per weight tensor,
   ``learning_rate * std(gradient) / std(weights)``: how far one step of plain gradient descent
@@ -35,16 +35,16 @@ more training time (``python benchmarks/run.py --monitor-only`` measures it; tar
 import numpy as np
 import tensorflow as tf
 
-from .checks import check_choice, check_count, check_data, check_positive
+from .arguments import valid_choice, valid_count, valid_data, valid_positive
 from .diagnostics import dead_fraction, update_ratio
 from .network import CONV_WEIGHT_NAMES, WEIGHT_SHAPES, cost_and_outputs
 from .stats import even_subsample
 from .training import batch_offset
 
-SATURATED_PROBABILITY = 0.99
+OVERCONFIDENT_PROBABILITY = 0.99
 LAYER_FIELDS = ("gradient_std", "update_ratio")  # per weight tensor layer1..layer5
 CONV_FIELDS = ("activation_std", "dead")  # per conv layer layer1..layer4
-FIELDS = LAYER_FIELDS + CONV_FIELDS + ("saturated", "cost")
+FIELDS = LAYER_FIELDS + CONV_FIELDS + ("overconfident", "cost")
 MAX_HISTOGRAM_VALUES = 20_000  # gradient values kept per tensor and record, with histograms=True
 
 
@@ -63,9 +63,9 @@ class Recorder:
     def __init__(self, network, images, labels, learning_rate, batch_size=100, start_step=0,
                  histograms=False):
         self.network = network
-        self.batch_size = check_count("batch_size", batch_size, minimum=1)
-        self.images, self.labels = check_data(images, labels, self.batch_size)
-        self.learning_rate = check_positive("learning_rate", learning_rate)
+        self.batch_size = valid_count("batch_size", batch_size, minimum=1)
+        self.images, self.labels = valid_data(images, labels, self.batch_size)
+        self.learning_rate = valid_positive("learning_rate", learning_rate)
         self.histograms = histograms
         self.steps = []
         self.records = []  # one dict per recorded step: {field: {name: value}} or {field: value}
@@ -98,7 +98,7 @@ class Recorder:
             "update_ratio": dict(zip(WEIGHT_SHAPES, values["update_ratio"].tolist())),
             "activation_std": dict(zip(CONV_WEIGHT_NAMES, values["activation_std"].tolist())),
             "dead": dict(zip(CONV_WEIGHT_NAMES, values["dead"].tolist())),
-            "saturated": float(values["saturated"]),
+            "overconfident": float(values["overconfident"]),
             "cost": float(values["cost"]),
         }
         if self.histograms:
@@ -112,9 +112,9 @@ class Recorder:
 
     def series(self, field):
         """``{name: array over self.steps}`` for a per-layer field, or one array for
-        ``"saturated"`` and ``"cost"``."""
-        check_choice("field", field, FIELDS)
-        if field in ("saturated", "cost"):
+        ``"overconfident"`` and ``"cost"``."""
+        valid_choice("field", field, FIELDS)
+        if field in ("overconfident", "cost"):
             return np.array([record[field] for record in self.records])
         names = WEIGHT_SHAPES if field in LAYER_FIELDS else CONV_WEIGHT_NAMES
         return {name: np.array([record[field][name] for record in self.records])
@@ -137,8 +137,8 @@ def _measure(parameters, images, labels, learning_rate, activation, keep_gradien
                                   for gradient, variable in zip(gradients, weights)]),
         "activation_std": tf.stack([tf.math.reduce_std(value) for value in seen]),
         "dead": tf.stack([dead_fraction(value, "channel") for value in seen]),
-        "saturated": tf.reduce_mean(tf.cast(
-            tf.reduce_max(outputs["predictions"], axis=1) > SATURATED_PROBABILITY, tf.float32)),
+        "overconfident": tf.reduce_mean(tf.cast(
+            tf.reduce_max(outputs["predictions"], axis=1) > OVERCONFIDENT_PROBABILITY, tf.float32)),
     }
     if keep_gradients:
         for layer, gradient in zip(WEIGHT_SHAPES, gradients):

@@ -23,7 +23,7 @@ time too the statistics are the current batch's (no running averages: see :func:
 import numpy as np
 import tensorflow as tf
 
-from .checks import check_choice, check_images
+from .arguments import valid_choice, valid_images
 
 WEIGHT_SHAPES = {
     "layer1": (3, 3, 1, 64),
@@ -55,7 +55,7 @@ class ConvNet(tf.Module):
         activation="relu",
     ):
         super().__init__(name="convnet")
-        self.activation = check_choice("activation", activation, ACTIVATIONS)
+        self.activation = valid_choice("activation", activation, ACTIVATIONS)
         given = (layer1_weights, layer2_weights, layer3_weights, layer4_weights, layer5_weights)
         self.weights = {}
         self.biases = {}
@@ -117,7 +117,7 @@ class ConvNet(tf.Module):
         all the images go through at once. For the predictions of many images use
         :meth:`predict`.
         """
-        images = check_images(images)
+        images = valid_images(images)
         count = int(images.shape[0])
         if self.batch_norm or count <= batch_size:
             return {name: value.numpy() for name, value in self.forward(images).items()}
@@ -133,7 +133,7 @@ class ConvNet(tf.Module):
 
     def predict(self, images, batch_size=100):
         """Softmax predictions, shape (N, 10), computed ``batch_size`` images at a time."""
-        images = check_images(images)
+        images = valid_images(images)
         return np.concatenate([
             tf.nn.softmax(self.logits(images[start : start + batch_size])).numpy()
             for start in range(0, int(images.shape[0]), batch_size)
@@ -148,7 +148,7 @@ def forward_pass(weights, biases, images, activation="relu", norms=None):
     ``norms`` (``{"layer1": (gamma, beta), ...}``) puts a :func:`batch_norm` after each conv layer.
     """
     w, b = weights, biases
-    act = ACTIVATIONS[check_choice("activation", activation, ACTIVATIONS)]
+    act = ACTIVATIONS[valid_choice("activation", activation, ACTIVATIONS)]
     outputs = {}
     outputs["layer1_conv"] = _conv(images, w["layer1"]) + b["layer1"]
     hidden = act(_normalized(outputs, "layer1", norms))

@@ -10,9 +10,9 @@ import matplotlib.pyplot as plt
 from matplotlib.ticker import MaxNLocator, ScalarFormatter
 import numpy as np
 
-from .checks import check_choice, check_count
+from .arguments import valid_choice, valid_count
 from .network import CONV_LAYERS
-from .stats import finite_values, format_number
+from .stats import finite_values, format_number, spread
 
 SCALES = ("common", "per-layer")
 
@@ -37,7 +37,7 @@ def plot_layer_histograms(outputs, scale="common", bins=60, title=None, axes=Non
     as TensorBoard does (the post's complaint: there the scales differ silently). Each panel's
     title gives the layer's standard deviation. inf and NaN values are left out and counted.
     """
-    check_choice("histogram scale", scale, SCALES)
+    valid_choice("histogram scale", scale, SCALES)
     values = {name: finite_values(outputs[name]) for name in CONV_LAYERS}
     common = max(symmetric_limit(finite) for finite in values.values())
     if axes is None:
@@ -53,7 +53,7 @@ def plot_layer_histograms(outputs, scale="common", bins=60, title=None, axes=Non
                 color="tab:blue")
         ax.set_xlim(-limit, limit)
         ax.set_xlabel("output value")
-        std = format_number(float(finite.std())) if finite.size else "nan"
+        std = format_number(spread(finite))
         dropped = np.size(outputs[name]) - finite.size
         note = f", {dropped} inf/NaN" if dropped else ""
         ax.set_title(f"{name}\nstd {std}{note}", fontsize=10)
@@ -69,7 +69,7 @@ def plot_logits_and_predictions(outputs, images=None, count=8, title=None, axes=
 
     Over-confidence shows as rows of one 1.00 and nine 0.00; uniformity as rows of 0.10.
     """
-    check_count("count", count, minimum=1)
+    valid_count("count", count, minimum=1)
     logits = np.asarray(outputs["logits"])[:count]
     predictions = np.asarray(outputs["predictions"])[:count]
     with_images = images is not None

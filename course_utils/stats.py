@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from .checks import check_fraction
+from .arguments import valid_fraction
 
 PERCENTILES = (1, 5, 25, 50, 75, 95, 99)
 STAT_FIELDS = ("min", "max", "mean", "std") + tuple(f"p{q}" for q in PERCENTILES)
@@ -34,12 +34,26 @@ def summarize(values):
         min=float(finite.min()),
         max=float(finite.max()),
         mean=float(finite.mean(dtype=np.float64)),
-        # a constant array has no spread; numpy's two-pass std can leave rounding noise
-        std=0.0 if finite.min() == finite.max() else _std(finite),
+        std=spread(finite),
     )
     for q, value in zip(PERCENTILES, np.percentile(finite, PERCENTILES)):
         summary[f"p{q}"] = float(value)
     return summary
+
+
+def spread(values):
+    """The spread of ``values``: the standard deviation of their finite entries, accumulated in
+    float64 (NaN if none is finite, exactly 0 for a constant array).
+
+    The one measure of spread that the statistics, the histograms' titles and the playground
+    share; inf and NaN entries are left out (count them with :func:`summarize`).
+    """
+    finite = finite_values(values)
+    if finite.size == 0:
+        return float("nan")
+    if finite.min() == finite.max():  # numpy's two-pass std can leave rounding noise here
+        return 0.0
+    return _std(finite)
 
 
 def finite_values(values):
@@ -135,7 +149,7 @@ def saturation_fraction(pre_activations, threshold=SATURATION_THRESHOLD):
     ``1 - tanh(z)**2`` is below ``1 - threshold**2`` (0.059 for 0.97), so it passes back almost
     no gradient. NaN if there is no finite value.
     """
-    check_fraction("threshold", threshold)
+    valid_fraction("threshold", threshold)
     values = np.asarray(pre_activations).ravel()
     finite = values[np.isfinite(values)]
     if finite.size == 0:

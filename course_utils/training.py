@@ -30,7 +30,7 @@ import warnings
 import numpy as np
 import tensorflow as tf
 
-from .checks import check_choice, check_count, check_data, check_positive
+from .arguments import valid_choice, valid_count, valid_data, valid_positive
 from .network import cost_and_outputs
 
 DEFAULT_BATCH_SIZE = 100
@@ -50,7 +50,7 @@ def set_seed(seed):
     bit, at no measurable cost for plain networks. TensorFlow accepts that setting only before
     its first op, so call ``set_seed`` first, as the notebooks do; called later, it warns.
     """
-    tf.keras.utils.set_random_seed(check_count("seed", seed, minimum=0))
+    tf.keras.utils.set_random_seed(valid_count("seed", seed, minimum=0))
     tf.config.experimental.enable_op_determinism()
     _run_one_op_at_a_time()
 
@@ -116,11 +116,11 @@ def train(
     CPU without bfloat16 instructions warns (:func:`bfloat16_support`).
     """
     compute_dtype = _compute_dtype(precision)
-    images, labels = check_data(images, labels, batch_size)
-    learning_rate = check_positive("learning_rate", learning_rate)
-    steps = check_count("steps", steps, minimum=0)
-    start_step = check_count("start_step", start_step, minimum=0)
-    record_every = check_count("record_every", record_every, minimum=1)
+    images, labels = valid_data(images, labels, batch_size)
+    learning_rate = valid_positive("learning_rate", learning_rate)
+    steps = valid_count("steps", steps, minimum=0)
+    start_step = valid_count("start_step", start_step, minimum=0)
+    record_every = valid_count("record_every", record_every, minimum=1)
     run_chunk = _compile_chunk(network, images, labels, batch_size, compute_dtype)
     rate = tf.constant(learning_rate, dtype=tf.float32)
     history = History(learning_rate=learning_rate)
@@ -176,7 +176,7 @@ def evaluate(network, images, labels, batch_size=DEFAULT_BATCH_SIZE, precision="
     ``precision`` as in :func:`train` (the cost itself is always computed in float32).
     """
     compute_dtype = _compute_dtype(precision)
-    images, labels = check_data(images, labels, batch_size)
+    images, labels = valid_data(images, labels, batch_size)
     num_batches = len(labels) // batch_size
     images = tf.reshape(images[: num_batches * batch_size], (num_batches, batch_size, 28, 28, 1))
     labels = tf.reshape(labels[: num_batches * batch_size], (num_batches, batch_size))
@@ -306,7 +306,7 @@ def bfloat16_support(cpuinfo="/proc/cpuinfo"):
 def _compute_dtype(precision):
     """The forward pass's dtype for ``precision``; warns if bfloat16 is not supported (Python
     shows the warning once for each line of code that triggers it)."""
-    if check_choice("precision", precision, PRECISIONS) == "float32":
+    if valid_choice("precision", precision, PRECISIONS) == "float32":
         return tf.float32
     supported, reason = bfloat16_support()
     if not supported:

@@ -74,7 +74,7 @@ def test_confusing_the_rate_with_the_pixels_says_the_pixels_run_does_not_blow_up
     # dashboard E (pixels 0-255) starts with huge update ratios but its cost falls: the contrast
     # must not tell the learner that both runs blow up
     feedback = check_dashboards({**RIGHT, "E": "rate too high", "B": "pixels 0-255"})
-    assert "saturated at step 0" in feedback.message and "its cost falls" in feedback.message
+    assert "over-confident at step 0" in feedback.message and "its cost falls" in feedback.message
     assert "the trouble starts with the first steps" in feedback.message
     assert "Both blow up" not in feedback.message
 
@@ -115,7 +115,7 @@ def test_each_clue_is_what_its_dashboard_shows(mystery_runs):
     spreads = list(_first(pixels, "activation_std").values())
     assert all(50 < spread < 300 for spread in spreads)  # "about 100", flat
     assert max(spreads) / min(spreads) < 3
-    assert _first(pixels, "saturated") > 0.5  # "most predictions are saturated at step 0"
+    assert _first(pixels, "overconfident") > 0.5  # "most predictions are over-confident"
     assert pixels.records[-1]["cost"] < _first(pixels, "cost")  # its cost falls
     assert diverged["pixels 0-255"] is None
 

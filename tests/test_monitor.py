@@ -33,7 +33,7 @@ def test_recorded_statistics_match_an_independent_computation(train_set):
         assert record["activation_std"][layer] == pytest.approx(np.std(outputs[name]), rel=1e-3)
         assert record["dead"][layer] == pytest.approx(dead[name])
     confident = (outputs["predictions"].max(axis=1) > 0.99).mean()
-    assert record["saturated"] == pytest.approx(confident)
+    assert record["overconfident"] == pytest.approx(confident)
 
 
 def test_the_update_ratio_is_proportional_to_the_learning_rate(train_set):

@@ -163,3 +163,15 @@ def test_stats_table_columns_line_up_two_past_the_longest_name():
     width = len("layer1_conv") + 2
     assert [len(line) for line in lines] == [width + 4 * 12] * 3
     assert lines[0][:width].strip() == "" and lines[1][:width].rstrip() == "logits"
+
+
+def test_spread_is_numpys_std_of_the_finite_values_in_float64():
+    from course_utils.stats import spread
+
+    rng = np.random.default_rng(0)
+    values = (1000 + rng.normal(0, 0.01, 200_000)).astype(np.float32)  # float32 rounding bites
+    assert spread(values) == pytest.approx(np.std(values.astype(np.float64)), rel=1e-9)
+    with_bad = np.concatenate([values, [np.inf, np.nan, -np.inf]]).astype(np.float32)
+    assert spread(with_bad) == spread(values)
+    assert spread(np.full(10, 0.1, np.float32)) == 0.0
+    assert np.isnan(spread(np.array([np.nan, np.inf])))

@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 import numpy as np
 
-from ..checks import check_choice
+from ..arguments import valid_choice
 from ..network import CONV_LAYERS
 from ..plots import SCALES, plot_history, symmetric_limit
 from ..stats import finite_values, format_number
@@ -60,7 +60,7 @@ class HistogramPanel(_Panel):
 
     def draw(self, layers, scale):
         """Redraw from ``PlaygroundState.conv_values()`` on one of :data:`plots.SCALES`."""
-        check_choice("histogram scale", scale, SCALES)
+        valid_choice("histogram scale", scale, SCALES)
         common = max(layer["limit"] for layer in layers.values())
         for ax, bars, title, name in zip(self.axes, self.bars, self.titles, CONV_LAYERS):
             layer = layers[name]

@@ -9,7 +9,7 @@ that builds the controls and pictures on top of it.
 Weights follow the course's one seed rule (:func:`course_utils.initializers.layer_weights`), so a
 preset shows exactly the weights ``EXPERIMENTS[key].create_weights(seed)`` gives.
 
-Every setter checks its arguments before it changes anything: a bad value raises ``TypeError``
+Every setter validates its arguments before it changes anything: a bad value raises ``TypeError``
 or ``ValueError`` and leaves the state as it was. A new setting (an activation, say) is one
 attribute, its check in a setter, and a call of :meth:`PlaygroundState._refresh`.
 """
@@ -17,12 +17,12 @@ attribute, its check in a setter, and a call of :meth:`PlaygroundState._refresh`
 import numpy as np
 import tensorflow as tf
 
-from ..checks import check_choice, check_count, check_positive
+from ..arguments import valid_choice, valid_count, valid_positive
 from ..experiments import EXPERIMENTS
 from ..initializers import SCHEMES, layer_weights
 from ..network import ACTIVATIONS, CONV_LAYERS, WEIGHT_SHAPES, ConvNet
 from ..plots import symmetric_limit
-from ..stats import activation_stats, diagnosis_line, finite_values
+from ..stats import activation_stats, diagnosis_line, finite_values, spread
 from ..training import train
 
 LAYERS = tuple(WEIGHT_SHAPES)
@@ -45,9 +45,9 @@ class PlaygroundState:
             from ..data import load_mnist
 
             data = load_mnist("subset")
-        check_choice("preset", preset, PRESETS)
-        self.data, self.seed = data, check_count("seed", seed, minimum=0)
-        batch_size = check_count("batch_size", batch_size, 1, maximum=len(data.test_images))
+        valid_choice("preset", preset, PRESETS)
+        self.data, self.seed = data, valid_count("seed", seed, minimum=0)
+        batch_size = valid_count("batch_size", batch_size, 1, maximum=len(data.test_images))
         self.images = tf.constant(data.test_images[:batch_size])
         self.layers = dict(PRESETS[preset])
         self.learning_rate = EXPERIMENTS[preset].learning_rate
@@ -64,7 +64,7 @@ class PlaygroundState:
 
     def set_layer(self, layer, scheme=None, scale=None):
         """Give ``layer`` a new scheme and/or scale (None keeps the current one)."""
-        check_choice("layer", layer, LAYERS)
+        valid_choice("layer", layer, LAYERS)
         old_scheme, old_scale = self.layers[layer]
         self.set_layers({layer: (old_scheme if scheme is None else scheme,
                                  old_scale if scale is None else scale)})
@@ -72,16 +72,16 @@ class PlaygroundState:
     def set_layers(self, settings):
         """Apply ``{layer: (scheme, scale)}`` at once: all checked first, one forward pass."""
         for layer, (scheme, scale) in settings.items():
-            check_choice("layer", layer, LAYERS)
-            check_choice("initialization scheme", scheme, SCHEMES)
-            check_positive("scale", scale)
+            valid_choice("layer", layer, LAYERS)
+            valid_choice("initialization scheme", scheme, SCHEMES)
+            valid_positive("scale", scale)
         changed = [layer for layer, value in settings.items() if self.layers[layer] != value]
         self.layers.update(settings)
         self._refresh(changed)
 
     def apply_preset(self, key):
         """Load one of the post's experiments ("large", "small", "proper") and its learning rate."""
-        check_choice("preset", key, PRESETS)
+        valid_choice("preset", key, PRESETS)
         self.set_layers(PRESETS[key])
         self.learning_rate = EXPERIMENTS[key].learning_rate
 
@@ -92,14 +92,14 @@ class PlaygroundState:
 
     def set_activation(self, activation):
         """Put ``activation`` ("relu" or "tanh") after every conv layer; the weights stay."""
-        activation = check_choice("activation", activation, ACTIVATIONS)
+        activation = valid_choice("activation", activation, ACTIVATIONS)
         if activation != self.network.activation:
             self.network.activation = activation
             self._refresh(())
 
     def set_learning_rate(self, rate):
         """The learning rate :meth:`train` uses by default (a finite number > 0)."""
-        self.learning_rate = check_positive("learning_rate", rate)
+        self.learning_rate = valid_positive("learning_rate", rate)
 
     # ------------------------------------------------------------------------------- readers
 
@@ -136,7 +136,7 @@ class PlaygroundState:
     def check_training(self, steps, learning_rate=None):
         """``(steps, learning_rate)`` checked: an integer >= 1 and a finite number > 0."""
         rate = self.learning_rate if learning_rate is None else learning_rate
-        return check_count("steps", steps, minimum=1), check_positive("learning_rate", rate)
+        return valid_count("steps", steps, minimum=1), valid_positive("learning_rate", rate)
 
     def train(self, steps, learning_rate=None, on_step=None):
         """Train a copy of the current weights for ``steps`` steps; return its History.
@@ -182,7 +182,7 @@ def _summary(values):
     finite = finite_values(values)
     return {
         "values": finite,
-        "std": float(finite.std(dtype=np.float64)) if finite.size else float("nan"),
+        "std": spread(finite),
         "limit": symmetric_limit(finite),
         "dropped": int(np.size(values) - finite.size),
     }

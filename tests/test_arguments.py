@@ -1,76 +1,76 @@
-"""The shared argument checks: TypeError for a wrong type, ValueError for a bad value."""
+"""The shared argument validation: TypeError for a wrong type, ValueError for a bad value."""
 
 import math
 
 import numpy as np
 import pytest
 
-from course_utils.checks import (
-    check_choice,
-    check_count,
-    check_data,
-    check_fraction,
-    check_images,
-    check_positive,
-    check_rates,
+from course_utils.arguments import (
+    valid_choice,
+    valid_count,
+    valid_data,
+    valid_fraction,
+    valid_images,
+    valid_positive,
+    valid_rates,
 )
 
 
 def test_counts():
-    assert check_count("n", 0) == 0 and check_count("n", np.int64(3), minimum=1) == 3
-    assert type(check_count("n", np.int64(3))) is int
-    assert check_count("n", 5, minimum=5, maximum=5) == 5
+    assert valid_count("n", 0) == 0 and valid_count("n", np.int64(3), minimum=1) == 3
+    assert type(valid_count("n", np.int64(3))) is int
+    assert valid_count("n", 5, minimum=5, maximum=5) == 5
     for value in (1.0, "1", None, True):
         with pytest.raises(TypeError, match="n must be an integer"):
-            check_count("n", value)
+            valid_count("n", value)
     with pytest.raises(ValueError, match="n must be >= 1, got 0"):
-        check_count("n", 0, minimum=1)
+        valid_count("n", 0, minimum=1)
     with pytest.raises(ValueError, match="n must be >= 0 and <= 4, got 5"):
-        check_count("n", 5, maximum=4)
+        valid_count("n", 5, maximum=4)
     with pytest.raises(ValueError, match="got -1"):
-        check_count("n", -1)
+        valid_count("n", -1)
 
 
 def test_positive_numbers():
-    assert check_positive("x", 2) == 2.0 and type(check_positive("x", np.float32(0.5))) is float
-    assert check_positive("x", 1e-300) == 1e-300
+    assert valid_positive("x", 2) == 2.0 and type(valid_positive("x", np.float32(0.5))) is float
+    assert valid_positive("x", 1e-300) == 1e-300
     for value in ("1", None, True, [1.0]):
         with pytest.raises(TypeError, match="x must be a number"):
-            check_positive("x", value)
+            valid_positive("x", value)
     for value in (0, -1e-9, math.nan, math.inf, -math.inf):
         with pytest.raises(ValueError, match="x must be a finite number > 0"):
-            check_positive("x", value)
+            valid_positive("x", value)
 
 
 def test_choices():
-    assert check_choice("colour", "red", ("red", "blue")) == "red"
+    assert valid_choice("colour", "red", ("red", "blue")) == "red"
     message = r"unknown colour 'green'; choose one of \('red', 'blue'\)"
     with pytest.raises(ValueError, match=message):
-        check_choice("colour", "green", ("red", "blue"))
+        valid_choice("colour", "green", ("red", "blue"))
 
 
 def test_check_fraction_wants_a_number_strictly_between_0_and_1():
-    assert check_fraction("threshold", 0.97) == 0.97
+    assert valid_fraction("threshold", 0.97) == 0.97
     for bad in (0, 1, 1.5, float("nan")):
         with pytest.raises(ValueError, match="threshold must be"):
-            check_fraction("threshold", bad)
+            valid_fraction("threshold", bad)
     with pytest.raises(TypeError, match="threshold must be a number"):
-        check_fraction("threshold", "0.5")
+        valid_fraction("threshold", "0.5")
 
 
 def test_check_rates_wants_at_least_one_positive_finite_rate():
-    assert check_rates([1e-3, 1]) == (1e-3, 1.0)
+    assert valid_rates([1e-3, 1]) == (1e-3, 1.0)
     with pytest.raises(ValueError, match="at least one learning rate"):
-        check_rates([])
+        valid_rates([])
     with pytest.raises(ValueError, match="learning rate must be a finite number > 0, got inf"):
-        check_rates([1e-3, float("inf")])
+        valid_rates([1e-3, float("inf")])
 
 
 def test_check_data_gives_float32_images_and_int32_labels_without_copying():
     images = np.zeros((3, 28, 28, 1), dtype=np.float32)
-    checked, labels = check_data(images, np.array([1, 2, 3], dtype=np.int64), batch_size=3)
+    checked, labels = valid_data(images, np.array([1, 2, 3], dtype=np.int64), batch_size=3)
     assert checked is images and labels.dtype == np.int32 and labels.tolist() == [1, 2, 3]
-    assert check_images(np.zeros((2, 28, 28, 1), dtype=np.uint8)).dtype == np.float32
+    assert valid_images(np.zeros((2, 28, 28, 1), dtype=np.uint8)).dtype == np.float32
 
 
 @pytest.mark.parametrize("images, labels, batch_size, message", [
@@ -81,4 +81,4 @@ def test_check_data_gives_float32_images_and_int32_labels_without_copying():
 ])
 def test_check_data_names_what_is_wrong(images, labels, batch_size, message):
     with pytest.raises(ValueError, match=message):
-        check_data(images, labels, batch_size)
+        valid_data(images, labels, batch_size)
