@@ -20,9 +20,9 @@ def measure_precisions(steps, repeats):
     the CPU lacks bfloat16 instructions: emulated bfloat16 is not what ``--precision bfloat16``
     is for.
     """
-    from course_utils.data import load_mnist
-    from course_utils.experiments import EXPERIMENTS
-    from course_utils.training import bfloat16_support, evaluate, train
+    from course_utils.core.data import load_mnist
+    from course_utils.core.training import bfloat16_support, evaluate, train
+    from course_utils.lab.experiments import EXPERIMENTS
 
     supported, reason = bfloat16_support()
     print(f"  {reason}", flush=True)

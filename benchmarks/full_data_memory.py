@@ -15,9 +15,9 @@ from common import TARGETS, gb, report_measured, run_measured
 
 FULL_DATA_CHILD = """
 import sys
-from course_utils.data import load_mnist
-from course_utils.experiments import EXPERIMENTS
-from course_utils.training import evaluate, train
+from course_utils.core.data import load_mnist
+from course_utils.lab.experiments import EXPERIMENTS
+from course_utils.core.training import evaluate, train
 
 path, steps = sys.argv[1], int(sys.argv[2])
 data = load_mnist("full", path=path)

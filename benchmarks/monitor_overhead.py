@@ -1,6 +1,6 @@
 """7. The training dashboard's cost (headed "6." when measured alone, ``--monitor-only``).
 
-``train`` with a ``course_utils.monitor.Recorder`` as its callback (recording every 10 steps)
+``train`` with a ``course_utils.lab.monitor.Recorder`` as its callback (recording every 10 steps)
 against plain ``train`` (recording the cost every 100), same network, data and steps, timed back
 to back in this process. Target: at most 20 % slower.
 
@@ -21,10 +21,10 @@ def measure_monitor_overhead(steps, repeats):
     Both continue one network (``start_step``), so they train on the same kind of batches;
     the recorder measures every :data:`MONITOR_EVERY` steps on the batch about to be trained.
     """
-    from course_utils.data import load_mnist
-    from course_utils.experiments import EXPERIMENTS
-    from course_utils.monitor import Recorder
-    from course_utils.training import train
+    from course_utils.core.data import load_mnist
+    from course_utils.core.training import train
+    from course_utils.lab.experiments import EXPERIMENTS
+    from course_utils.lab.monitor import Recorder
 
     data = load_mnist("subset")
     network = EXPERIMENTS["proper"].create_network(SEED)

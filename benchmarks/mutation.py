@@ -6,7 +6,7 @@ Run from the repository root (slow: minutes per module; not part of the default 
         [--modules stats deep_stack]
     nice -n 10 python benchmarks/mutation.py --mutants "stats:120:drop right term of Add"
 
-A module is named by its path under course_utils/ without ``.py`` (``playground/state``).
+A module is named by its path under course_utils/ without ``.py`` (``views/playground/state``).
 
 A small AST mutator of our own. For each module it lists every mutant of these kinds:
 
@@ -47,25 +47,29 @@ ROOT = Path(__file__).resolve().parent.parent
 # module (its path under course_utils/, without .py) -> the test files that cover it: every
 # module of the package; only these files run for its mutants
 TESTS = {
-    "arguments": ["tests/test_arguments.py"],
-    "data": ["tests/test_data.py"],
-    "network": ["tests/test_network.py", "tests/test_batchnorm.py"],
-    "stats": ["tests/test_stats.py"],
-    "initializers": ["tests/test_initializers.py"],
-    "training": ["tests/test_training.py", "tests/test_precision.py"],
-    "plots": ["tests/test_plots.py"],
-    "experiments": ["tests/test_experiments.py"],
-    "diagnostics": ["tests/test_diagnostics.py"],
-    "monitor": ["tests/test_monitor.py", "tests/test_monitor_tensorboard.py"],
-    "lr_grid": ["tests/test_lr_grid.py"],
-    "lsuv": ["tests/test_lsuv.py"],
-    "deep_stack": ["tests/test_deep_stack.py"],
-    "tensorboard": ["tests/test_tensorboard.py", "tests/test_monitor_tensorboard.py"],
-    "exercises": ["tests/test_exercises.py"],
+    "core/arguments": ["tests/test_arguments.py"],
+    "core/data": ["tests/test_data.py"],
+    "core/network": ["tests/test_network.py", "tests/test_batchnorm.py"],
+    "core/stats": ["tests/test_stats.py"],
+    "core/initializers": ["tests/test_initializers.py"],
+    "core/training": ["tests/test_training.py", "tests/test_precision.py"],
+    "views/plots": ["tests/test_plots.py"],
+    "lab/experiments": ["tests/test_experiments.py"],
+    "lab/diagnostics": ["tests/test_diagnostics.py"],
+    "lab/monitor": ["tests/test_monitor.py", "tests/test_monitor_tensorboard.py"],
+    "lab/lr_grid": ["tests/test_lr_grid.py"],
+    "lab/lsuv": ["tests/test_lsuv.py"],
+    "lab/deep_stack": ["tests/test_deep_stack.py"],
+    "views/tensorboard": ["tests/test_tensorboard.py", "tests/test_monitor_tensorboard.py"],
+    "learner/exercises/formulas": ["tests/test_exercises.py"],
+    "learner/exercises/one_tensor": ["tests/test_exercises_large_weights.py"],
+    "learner/exercises/depth": ["tests/test_exercises_depth.py"],
+    "learner/exercises/dashboards": ["tests/test_exercises_dashboards.py"],
+    "learner/guesses": ["tests/test_guesses.py"],
     "cli": ["tests/test_cli.py"],
-    "playground/state": ["tests/test_playground.py"],
-    "playground/view": ["tests/test_widgets.py"],
-    "playground/pictures": ["tests/test_widgets.py", "tests/test_playground.py"],
+    "views/playground/state": ["tests/test_playground.py"],
+    "views/playground/view": ["tests/test_widgets.py"],
+    "views/playground/pictures": ["tests/test_widgets.py", "tests/test_playground.py"],
 }
 
 BINARY_SWAPS = {

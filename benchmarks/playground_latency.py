@@ -4,11 +4,11 @@ Run it as a script from the repository root:
 
     python benchmarks/playground_latency.py [--repeats 20] [--batch-size 32]
 
-It builds a :class:`course_utils.playground.Playground`, warms it up, then times, one change at a
-time, what a learner does with the mouse: move a scale slider, pick another scheme, flip the
-histogram x-scale. Each timing is the whole synchronous callback: new weights for the changed
-layer, the forward pass, the statistics, the histogram PNG and the logits table. The target is a
-median under 0.3 s on a 2-core laptop CPU.
+It builds a :class:`course_utils.views.playground.Playground`, warms it up, then times, one
+change at a time, what a learner does with the mouse: move a scale slider, pick another scheme,
+flip the histogram x-scale. Each timing is the whole synchronous callback: new weights for the
+changed layer, the forward pass, the statistics, the histogram PNG and the logits table. The target
+is a median under 0.3 s on a 2-core laptop CPU.
 
 ``python benchmarks/run.py`` measures it too (its item 4, ``--skip-playground`` leaves it out), with
 :func:`measure_for_report` and :func:`summary_rows`.
@@ -37,8 +37,8 @@ def measure_redraw_latency(repeats=20, batch_size=32, seed=0):
     import matplotlib
 
     matplotlib.use("Agg")
-    from course_utils.data import load_mnist
-    from course_utils.playground import Playground
+    from course_utils.core.data import load_mnist
+    from course_utils.views.playground import Playground
 
     playground = Playground(data=load_mnist("subset"), seed=seed, batch_size=batch_size)
     # Cycles of 4 against 5 layers: every change gives its layer a value it does not have.

@@ -1,6 +1,6 @@
 """1. Training throughput, and 5. the expected time of the faithful full-MNIST run.
 
-``course_utils.training.train`` on the course's ConvNet against Keras ``Model.fit`` on the same
+``course_utils.core.training.train`` on the course's ConvNet against Keras ``Model.fit`` on the same
 network, same weights, same data and batch size, in this process (target: at least as fast), and
 against this machine's float32 matmul rate (target: at least 85 % of it in FLOPs). FLOP
 convention: a multiply-add is 2 FLOPs; only the convolutions and the fully connected layer count
@@ -48,7 +48,7 @@ def measure(settings, report):
 
 def training_flops_per_image():
     """FLOPs of one image through the network: per layer (forward), forward total, training."""
-    from course_utils.network import WEIGHT_SHAPES
+    from course_utils.core.network import WEIGHT_SHAPES
 
     sides = {"layer1": 28, "layer2": 28, "layer3": 14, "layer4": 14}  # output height = width
     forward = {}
@@ -123,9 +123,9 @@ def measure_training(steps, repeats):
     """Seconds per step of course_utils ``train`` and of Keras ``fit``, interleaved repeats."""
     import numpy as np
 
-    from course_utils.data import load_mnist
-    from course_utils.experiments import EXPERIMENTS
-    from course_utils.training import evaluate, set_seed, train
+    from course_utils.core.data import load_mnist
+    from course_utils.core.training import evaluate, set_seed, train
+    from course_utils.lab.experiments import EXPERIMENTS
 
     data = load_mnist("subset")
     set_seed(SEED)  # the course's explicit step: seeds, and turns on op determinism

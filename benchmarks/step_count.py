@@ -9,11 +9,11 @@ gradient of the weights; see ``speed.py``)::
     step equivalents = (training images + forward-only images / 3) / 100
 
 How it counts, without changing what is computed: :func:`install` wraps
-``course_utils.network.forward_pass``, through which every pass of the ConvNet goes (training's
+``course_utils.core.network.forward_pass``, through which every pass of the ConvNet goes (training's
 compiled step, testing, ``ConvNet.forward``/``outputs``/``predict``, the diagnostics' gradients),
-as soon as ``course_utils.network`` is imported (an import hook), so every later binding and every
-compiled function traced afterwards uses the wrapper. The wrapper adds the batch's number of images
-to one of two int64 counter variables: "training" when a gradient tape is recording (the pass
+as soon as ``course_utils.core.network`` is imported (an import hook), so every later binding and
+every compiled function traced afterwards uses the wrapper. The wrapper adds the batch's number of
+images to one of two int64 counter variables: "training" when a gradient tape is recording (the pass
 will be differentiated), "forward" otherwise. Inside a compiled function the counter update is an
 op of the graph, so it counts every step of the compiled loops, not the one trace. The counts are
 written as JSON to a file after every notebook cell (IPython) and at exit.
@@ -21,7 +21,7 @@ written as JSON to a file after every notebook cell (IPython) and at exit.
 Used by ``run.py`` (``course_time.py``) for every notebook (a startup file in a temporary
 ``IPYTHONDIR`` makes the kernel call :func:`install` before the first cell) and for ``reproduce``
 (:func:`run_module_command`). Not counted: work that does not go through ``forward_pass`` (NumPy,
-like ``course_utils.deep_stack``).
+like ``course_utils.lab.deep_stack``).
 """
 
 import atexit
@@ -37,7 +37,7 @@ import tempfile
 BATCH_SIZE = 100
 FORWARD_WEIGHT = 1 / 3  # a forward-only image, in training images (FLOPs: 1 of 3 passes)
 ENV_VARIABLE = "COURSE_IMAGE_COUNT_FILE"
-TARGET_MODULE = "course_utils.network"
+TARGET_MODULE = "course_utils.core.network"
 
 _STARTUP = """\
 # Written by benchmarks/step_count.py: count the images this kernel passes through the network.

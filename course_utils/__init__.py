@@ -1,25 +1,25 @@
 """Helpers for the weight-initialization course.
 
-One module per concept, each small enough to read in one sitting (lower ones first):
+Four parts, one module per concept; a part imports only from the parts above it in this list:
 
-- ``arguments``     the argument validation every module shares (TypeError / ValueError)
-- ``data``          MNIST: the offline 5000-digit subset, or full MNIST from an ``mnist.npz``
-- ``network``       the post's 4-layer ConvNet, run on weights the notebook creates, and its cost
-- ``stats``         per-layer statistics of the named outputs, and a diagnosis
-- ``initializers``  fan-in / fan-out and the N(0, 1), He, Xavier, ... recipes
-- ``training``      plain gradient descent on batches of 100, as the original did it
-- ``plots``         histograms, logits and predictions, training curves
-- ``experiments``   the post's three experiments and the numbers it reports
-- ``diagnostics``   the update ratio, gradients and dead ReLUs
-- ``monitor``       a training dashboard: per-layer statistics recorded while training
-- ``lr_grid``       learning rate x network: the grid of short runs and its heat maps
-- ``lsuv``          layer-sequential unit-variance initialization
-- ``deep_stack``    a deep stack of dense layers: spreads through depth, measured and predicted
-- ``tensorboard``   histograms and cost curves written for TensorBoard
-- ``guesses``       predict, then see: the learner's recorded guess beside the measurement
-- ``exercises``     checks with feedback for the exercises, and their folded solutions
-- ``cli``           ``python -m course_utils reproduce``: the experiments, headless
-- ``playground``    notebook 5's playground: its state, its widgets view and its pictures
+``core``: what a training run is made of
+    ``arguments`` (argument validation, TypeError / ValueError), ``data`` (MNIST: the offline
+    subset or full MNIST from an ``mnist.npz``), ``network`` (the post's 4-layer ConvNet and its
+    cost), ``initializers`` (fan-in / fan-out and the N(0, 1), He, Xavier, ... recipes),
+    ``training`` (plain gradient descent on batches of 100, as the original did it), ``stats``
+    (per-layer statistics of the named outputs, and a diagnosis)
+``lab``: the experiments and what they measure
+    ``experiments`` (the post's three experiments and the numbers it reports), ``diagnostics``
+    (update ratio, gradients, dead ReLUs), ``monitor`` (the training dashboard), ``lsuv``,
+    ``deep_stack`` (spreads through a deep stack of dense layers), ``lr_grid`` (learning rate x
+    network: the grid of short runs)
+``views``: what the learner looks at
+    ``plots`` (histograms, logits and predictions, training curves), ``tensorboard``,
+    ``playground`` (notebook 5's widgets: its state, its view and its pictures)
+``learner``: the learner's side
+    ``guesses`` (predict, then see), ``exercises`` (checks with feedback, folded solutions)
+
+and ``cli``: ``python -m course_utils reproduce``, the experiments headless.
 """
 
 __version__ = "0.1.0"

@@ -24,9 +24,9 @@ def main(argv=None):
 
 def _parser():
     # the choices come from the modules that define them (this imports TensorFlow)
-    from .data import DATASETS
-    from .experiments import EXPERIMENTS
-    from .training import PRECISIONS
+    from .core.data import DATASETS
+    from .core.training import PRECISIONS
+    from .lab.experiments import EXPERIMENTS
 
     parser = argparse.ArgumentParser(
         prog="python -m course_utils",
@@ -103,10 +103,10 @@ def reproduce(args, parser):
     if args.force_bfloat16 and args.precision != "bfloat16":
         parser.error("--force-bfloat16 is only used with --precision bfloat16")
 
-    from . import training
-    from .data import DataError, load_mnist
-    from .experiments import results_table, run_experiment
-    from .stats import diagnosis_line
+    from .core import training
+    from .core.data import DataError, load_mnist
+    from .core.stats import diagnosis_line
+    from .lab.experiments import results_table, run_experiment
 
     if args.precision == "bfloat16":
         supported, reason = training.bfloat16_support()
@@ -147,8 +147,8 @@ def reproduce(args, parser):
         saved = save_figures(results, data, args.figures)
         print(f"\nfigures: {len(saved)} PNG files in {args.figures}")
     if args.tensorboard is not None:
-        from .experiments import ANALYSIS_BATCH
-        from .tensorboard import log_experiment_results
+        from .lab.experiments import ANALYSIS_BATCH
+        from .views.tensorboard import log_experiment_results
 
         log_experiment_results(args.tensorboard, results, data.test_images[:ANALYSIS_BATCH],
                                args.steps, args.seed)
@@ -175,8 +175,8 @@ def save_figures(results, data, folder):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .experiments import ANALYSIS_BATCH
-    from .plots import (
+    from .lab.experiments import ANALYSIS_BATCH
+    from .views.plots import (
         plot_history,
         plot_layer_histograms,
         plot_logits_and_predictions,

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from course_utils.data import load_mnist
+from course_utils.core.data import load_mnist
 
 
 @pytest.fixture(scope="session")

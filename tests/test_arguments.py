@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from course_utils.arguments import (
+from course_utils.core.arguments import (
     valid_choice,
     valid_count,
     valid_data,

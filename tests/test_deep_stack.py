@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from course_utils.deep_stack import (
+from course_utils.lab.deep_stack import (
     DEPTH_SCHEMES,
     depth_sweep,
     plot_depth_sweep,

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from course_utils.diagnostics import (
+from course_utils.core.network import CONV_LAYERS, WEIGHT_SHAPES, ConvNet
+from course_utils.lab.diagnostics import (
     dead_fractions,
     gradient_report,
     plot_dead_fractions,
@@ -13,8 +14,7 @@ from course_utils.diagnostics import (
     update_ratio,
     weight_gradients,
 )
-from course_utils.experiments import EXPERIMENTS
-from course_utils.network import CONV_LAYERS, WEIGHT_SHAPES, ConvNet
+from course_utils.lab.experiments import EXPERIMENTS
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from course_utils.exercises import (
+from course_utils.learner.exercises import (
     EXERCISES,
     Feedback,
     check,
@@ -135,7 +135,7 @@ def test_the_generic_hint_quotes_the_first_case():
 
 
 def test_a_solution_stays_folded_until_clicked():
-    from course_utils.exercises import solution
+    from course_utils.learner.exercises import solution
     folded = solution("leaky_he_stddev")
     assert folded.selected_index is None
     assert "sqrt" not in repr(folded)  # a saved notebook does not give the answer away

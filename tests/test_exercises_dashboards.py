@@ -3,8 +3,8 @@ in its dashboard gives the cause away."""
 
 import pytest
 
-from course_utils import exercises
-from course_utils.exercises import (
+from course_utils.learner import exercises
+from course_utils.learner.exercises import (
     DASHBOARD_CAUSES,
     DASHBOARD_CLUES,
     MYSTERY_CAUSES,

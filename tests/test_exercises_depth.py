@@ -4,10 +4,15 @@ import math
 
 import pytest
 
-from course_utils import exercises
-from course_utils.exercises import check_deep_stack_std, run_deep_stack, solution_text
+from course_utils.learner import exercises
+from course_utils.learner.exercises import (
+    check_deep_stack_std,
+    depth,
+    run_deep_stack,
+    solution_text,
+)
 
-FAN_IN = exercises.DEPTH_STACK_WIDTH
+FAN_IN = depth.DEPTH_STACK_WIDTH
 
 
 def test_he_std_passes_and_rounded_answers_too():
@@ -50,14 +55,14 @@ def test_not_a_positive_number(bad):
 
 def test_the_run_is_seeded_and_forward_only():
     first, again = run_deep_stack(0.05), run_deep_stack(0.05)
-    assert (first == again).all() and first.shape == (exercises.DEPTH_STACK_DEPTH,)
+    assert (first == again).all() and first.shape == (depth.DEPTH_STACK_DEPTH,)
     # wide margin: the exact He std stays well inside 2x on this draw
     growth = run_deep_stack(math.sqrt(2 / FAN_IN))[-1] / run_deep_stack(math.sqrt(2 / FAN_IN))[0]
     assert 0.8 < growth < 1.25
 
 
 def test_registered_with_a_solution_that_passes():
-    assert "deep_stack_std" in exercises.EXPERIMENTS
+    assert "deep_stack_std" in exercises.RUN_SOLUTIONS
     text = solution_text("deep_stack_std")
     namespace = {"check_deep_stack_std": check_deep_stack_std}
     exec(text.replace("check_deep_stack_std(weight_std)\n", ""), namespace)

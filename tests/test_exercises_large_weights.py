@@ -6,8 +6,8 @@ layer4 x 1e-6 at notebook 1's 1e-7 jumps to hundreds (the spike limit is 10), la
 1e-10 ends near 2.0.
 """
 
-from course_utils import exercises
-from course_utils.exercises import check_one_tensor_scale, solution_text
+from course_utils.learner import exercises
+from course_utils.learner.exercises import check_one_tensor_scale, solution_text
 
 ONES = {"layer1": 1, "layer2": 1, "layer3": 1, "layer4": 1, "layer5": 1}
 
@@ -19,7 +19,7 @@ def test_the_right_answer_passes(subset):
 
 
 def test_the_solution_is_registered_and_names_the_answer():
-    assert "one_tensor_scale" in exercises.EXPERIMENTS
+    assert "one_tensor_scale" in exercises.RUN_SOLUTIONS
     text = solution_text("one_tensor_scale")
     assert '"layer4": 1e-6' in text and "1e-10" in text
 
@@ -61,3 +61,10 @@ def test_an_unsteady_run_is_told_it_overshoots(subset):
     feedback = check_one_tensor_scale({"layer5": 1e-7}, 1e-10, data=subset)
     assert not feedback.passed
     assert "overshoot" in feedback.message
+
+
+def test_a_tensor_name_typed_loosely_is_read():
+    # "Layer 4" and "layer 6" reach the same checks as "layer4" and "layer6", before any training
+    feedback = check_one_tensor_scale({"Layer 1": 0.01, " layer5": 1e-4}, 1e-10)
+    assert "changed 2 tensors (layer1, layer5)" in feedback.message
+    assert "'layer6': not a weight tensor" in check_one_tensor_scale({"layer 6": 1e-6}).message

@@ -5,16 +5,16 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from course_utils.experiments import (
+from course_utils.core.initializers import fan_in_fan_out, he_stddev, xavier_limit
+from course_utils.core.network import OUTPUT_NAMES, WEIGHT_SHAPES
+from course_utils.core.stats import std_ratio
+from course_utils.core.training import evaluate, set_seed
+from course_utils.lab.experiments import (
     EXPERIMENTS,
     get_experiment,
     results_table,
     run_experiment,
 )
-from course_utils.initializers import fan_in_fan_out, he_stddev, xavier_limit
-from course_utils.network import OUTPUT_NAMES, WEIGHT_SHAPES
-from course_utils.stats import std_ratio
-from course_utils.training import evaluate, set_seed
 
 LN_10 = math.log(10)  # the cost of a network that says 0.1 for every digit
 
@@ -58,11 +58,11 @@ def test_creating_weights_does_not_switch_on_op_determinism():
     import sys
 
     code = ("from tensorflow.python.framework import config\n"
-            "from course_utils.experiments import EXPERIMENTS\n"
+            "from course_utils.lab.experiments import EXPERIMENTS\n"
             "for experiment in EXPERIMENTS.values():\n"
             "    experiment.create_network(0)\n"
             "print(config.is_op_determinism_enabled())\n"
-            "from course_utils.training import set_seed\n"
+            "from course_utils.core.training import set_seed\n"
             "set_seed(0)\n"
             "print(config.is_op_determinism_enabled())\n")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

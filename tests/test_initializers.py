@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from course_utils.initializers import (
+from course_utils.core.initializers import (
     SCHEMES,
     TF1_TRUNCATION_FACTOR,
     TRUNCATED_NORMAL_STDDEV,
@@ -20,7 +20,7 @@ from course_utils.initializers import (
     xavier_limit,
     xavier_stddev,
 )
-from course_utils.network import WEIGHT_SHAPES
+from course_utils.core.network import WEIGHT_SHAPES
 
 fans = st.integers(min_value=1, max_value=100_000)
 
@@ -226,7 +226,7 @@ def test_the_normal_draw_of_initial_weights_is_stateless_and_seeded():
 
 
 def test_weight_variance_is_the_stddev_squared():
-    from course_utils.initializers import weight_variance
+    from course_utils.core.initializers import weight_variance
 
     assert weight_variance("he", (3, 3, 1, 64)) == pytest.approx(2 / 9)  # 2 / fan_in
     assert weight_variance("normal", (5, 7), scale=3.0) == pytest.approx(9.0)

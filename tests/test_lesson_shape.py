@@ -2,8 +2,9 @@
 
 The budgets come from the course's issue on a lean lesson: at most 8,000 markdown words across
 the notebooks and 1,300 in any one; every prompt to predict is a recorded guess
-(``course_utils.guesses.ask``) answered later in the same notebook (``reveal``); at least six
-exercises checked by ``course_utils.exercises``, at least three of them run an experiment.
+(``course_utils.learner.guesses.ask``) answered later in the same notebook (``reveal``); at least
+six exercises checked by ``course_utils.learner.exercises``, at least three of them run an
+experiment.
 """
 
 import json
@@ -12,7 +13,7 @@ import re
 
 import pytest
 
-from course_utils import exercises
+from course_utils.learner import exercises
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -117,7 +118,7 @@ def exercise_checks():
         for cell in cells(notebook):
             if cell["cell_type"] == "code":
                 for name in CHECK_CALL.findall(source(cell)):
-                    if name in exercises.EXERCISES or name in exercises.EXPERIMENTS:
+                    if name in exercises.EXERCISES or name in exercises.RUN_SOLUTIONS:
                         called[name] = notebook.name
     return called
 
@@ -125,4 +126,22 @@ def exercise_checks():
 def test_at_least_six_exercises_three_of_which_run_an_experiment():
     called = exercise_checks()
     assert len(called) >= 6, called
-    assert len([name for name in called if name in exercises.EXPERIMENTS]) >= 3, called
+    assert len([name for name in called if name in exercises.RUN_SOLUTIONS]) >= 3, called
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda path: path.stem)
+def test_folded_html_blocks_end_before_the_markdown_after_them(notebook):
+    """A line right after ``</details>`` (or right before ``<details>``) is swallowed into the HTML
+    block: JupyterLab and the site then show the rest of a list as raw text."""
+    from markdown_it import MarkdownIt
+
+    render = MarkdownIt("commonmark").render
+    for cell in cells(notebook):
+        text = source(cell)
+        if cell["cell_type"] != "markdown" or "<details>" not in text:
+            continue
+        html = render(text)
+        assert html.count("<details>") == text.count("<details>")
+        for block in re.findall(r"<details>.*?</details>", html, flags=re.DOTALL):
+            assert "<summary>" in block and "</p>" in block, block  # the answer is markdown
+        assert not re.search(r"</details>\n?\d+\. ", html), "a list item left as raw text"

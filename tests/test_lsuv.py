@@ -1,7 +1,7 @@
 import numpy as np
 
-from course_utils.lsuv import OUTPUTS, lsuv_weights
-from course_utils.network import WEIGHT_SHAPES, ConvNet
+from course_utils.core.network import WEIGHT_SHAPES, ConvNet
+from course_utils.lab.lsuv import OUTPUTS, lsuv_weights
 
 
 def test_lsuv_gives_every_layer_unit_output_std_on_its_batch(digits):

@@ -1,11 +1,11 @@
 import numpy as np
 import pytest
 
-from course_utils.diagnostics import dead_fractions, weight_gradients
-from course_utils.experiments import EXPERIMENTS
-from course_utils.monitor import Recorder, plot_dashboard
-from course_utils.network import CONV_LAYERS, CONV_WEIGHT_NAMES, WEIGHT_SHAPES, ConvNet
-from course_utils.training import train
+from course_utils.core.network import CONV_LAYERS, CONV_WEIGHT_NAMES, WEIGHT_SHAPES, ConvNet
+from course_utils.core.training import train
+from course_utils.lab.diagnostics import dead_fractions, weight_gradients
+from course_utils.lab.experiments import EXPERIMENTS
+from course_utils.lab.monitor import Recorder, plot_dashboard
 
 
 @pytest.fixture(scope="module")

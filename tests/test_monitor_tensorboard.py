@@ -6,10 +6,10 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tensorboard.util.tensor_util import make_ndarray
 
 from course_utils.cli import main
-from course_utils.experiments import EXPERIMENTS
-from course_utils.monitor import Recorder
-from course_utils.network import WEIGHT_SHAPES
-from course_utils.tensorboard import write_monitor
+from course_utils.core.network import WEIGHT_SHAPES
+from course_utils.lab.experiments import EXPERIMENTS
+from course_utils.lab.monitor import Recorder
+from course_utils.views.tensorboard import write_monitor
 
 
 def read_run(folder):

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from course_utils.network import OUTPUT_NAMES, WEIGHT_SHAPES, ConvNet
-from course_utils.stats import activation_stats, std_ratio
-from course_utils.training import set_seed
+from course_utils.core.network import OUTPUT_NAMES, WEIGHT_SHAPES, ConvNet
+from course_utils.core.stats import activation_stats, std_ratio
+from course_utils.core.training import set_seed
 
 EPS32 = float(np.finfo(np.float32).eps)  # 2**-23, the spacing of float32 numbers at 1
 
@@ -188,3 +188,17 @@ def test_relu_is_the_default_activation(digits):
 def test_unknown_activation_is_refused(activation):
     with pytest.raises(ValueError, match=r"activation.*one of \('relu', 'tanh'\)"):
         ConvNet.from_weights(normal_weights(), activation=activation)
+
+
+def test_relu_inputs_are_the_normalized_outputs_with_batchnorm_and_the_conv_outputs_without(
+        digits):
+    from course_utils.core.network import relu_inputs
+    from course_utils.lab.experiments import EXPERIMENTS
+
+    weights = EXPERIMENTS["proper"].create_weights(0)
+    for batch_norm, suffix in ((False, "_conv"), (True, "_bn")):
+        outputs = ConvNet.from_weights(weights, batch_norm=batch_norm).forward(digits)
+        seen = relu_inputs(outputs)
+        assert list(seen) == ["layer1", "layer2", "layer3", "layer4"]
+        for layer, values in seen.items():
+            assert values is outputs[layer + suffix]

@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from course_utils.experiments import EXPERIMENTS, run_experiment
-from course_utils.initializers import layer_weights
-from course_utils.network import OUTPUT_NAMES, WEIGHT_SHAPES, ConvNet
-from course_utils.playground import LAYERS, PlaygroundState
-from course_utils.stats import activation_stats, std_ratio
-from course_utils.training import train
+from course_utils.core.initializers import layer_weights
+from course_utils.core.network import OUTPUT_NAMES, WEIGHT_SHAPES, ConvNet
+from course_utils.core.stats import activation_stats, std_ratio
+from course_utils.core.training import train
+from course_utils.lab.experiments import EXPERIMENTS, run_experiment
+from course_utils.views.playground import LAYERS, PlaygroundState
 
 
 @pytest.fixture(scope="module")
@@ -218,7 +218,7 @@ def test_a_bad_activation_raises_and_changes_nothing(state, activation):
 
 
 def test_the_state_uses_the_data_it_is_given(subset):
-    from course_utils.data import MnistData
+    from course_utils.core.data import MnistData
 
     data = MnistData("reversed", subset.train_images[:300], subset.train_labels[:300],
                      subset.test_images[::-1], subset.test_labels[::-1])

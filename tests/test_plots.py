@@ -2,15 +2,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from course_utils.network import CONV_LAYERS
-from course_utils.plots import (
+from course_utils.core.network import CONV_LAYERS
+from course_utils.core.stats import activation_stats
+from course_utils.core.training import History
+from course_utils.views.plots import (
     plot_history,
     plot_layer_histograms,
     plot_logits_and_predictions,
     plot_std_by_layer,
 )
-from course_utils.stats import activation_stats
-from course_utils.training import History
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from course_utils import training
 from course_utils.cli import main
-from course_utils.experiments import EXPERIMENTS
-from course_utils.training import bfloat16_support, evaluate, train
+from course_utils.core import training
+from course_utils.core.training import bfloat16_support, evaluate, train
+from course_utils.lab.experiments import EXPERIMENTS
 
 
 @pytest.fixture(scope="module")

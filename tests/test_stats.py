@@ -6,7 +6,7 @@ from hypothesis.extra.numpy import arrays
 import numpy as np
 import pytest
 
-from course_utils.stats import (
+from course_utils.core.stats import (
     PERCENTILES,
     STAT_FIELDS,
     activation_stats,
@@ -166,7 +166,7 @@ def test_stats_table_columns_line_up_two_past_the_longest_name():
 
 
 def test_spread_is_numpys_std_of_the_finite_values_in_float64():
-    from course_utils.stats import spread
+    from course_utils.core.stats import spread
 
     rng = np.random.default_rng(0)
     values = (1000 + rng.normal(0, 0.01, 200_000)).astype(np.float32)  # float32 rounding bites

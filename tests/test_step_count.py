@@ -11,8 +11,8 @@ import nbformat
 import numpy as np
 import pytest
 
-from course_utils.experiments import EXPERIMENTS
-from course_utils.training import train
+from course_utils.core.training import train
+from course_utils.lab.experiments import EXPERIMENTS
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -31,10 +31,10 @@ import json, sys
 sys.path.insert(0, sys.argv[1])
 import step_count
 step_count.install(sys.argv[2])
-from course_utils.data import load_mnist
-from course_utils.diagnostics import weight_gradients
-from course_utils.experiments import EXPERIMENTS
-from course_utils.training import evaluate, train
+from course_utils.core.data import load_mnist
+from course_utils.lab.diagnostics import weight_gradients
+from course_utils.lab.experiments import EXPERIMENTS
+from course_utils.core.training import evaluate, train
 
 data = load_mnist("subset")
 network = EXPERIMENTS["proper"].create_network(0)
@@ -89,9 +89,9 @@ def test_a_notebook_kernel_counts_from_its_first_cell(tmp_path):
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [
         nbformat.v4.new_code_cell(
-            "from course_utils.data import load_mnist\n"
-            "from course_utils.experiments import EXPERIMENTS\n"
-            "from course_utils.training import train\n"
+            "from course_utils.core.data import load_mnist\n"
+            "from course_utils.lab.experiments import EXPERIMENTS\n"
+            "from course_utils.core.training import train\n"
             "data = load_mnist('subset')\n"
             "network = EXPERIMENTS['proper'].create_network(0)\n"
             "train(network, data.train_images[:300], data.train_labels[:300], 1e-3, 2,\n"

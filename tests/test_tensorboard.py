@@ -6,9 +6,9 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tensorboard.util.tensor_util import make_ndarray
 
 from course_utils.cli import main
-from course_utils.experiments import EXPERIMENTS
-from course_utils.tensorboard import HISTOGRAM_NAMES, MAX_HISTOGRAM_VALUES, log_run
-from course_utils.training import History
+from course_utils.core.training import History
+from course_utils.lab.experiments import EXPERIMENTS
+from course_utils.views.tensorboard import HISTOGRAM_NAMES, MAX_HISTOGRAM_VALUES, log_run
 
 
 def read_run(folder):
@@ -78,7 +78,7 @@ def test_a_layer_one_value_over_the_cap_is_subsampled(tmp_path):
 
     import tensorflow as tf
 
-    from course_utils.tensorboard import write_histograms
+    from course_utils.views.tensorboard import write_histograms
 
     values = np.arange(200_001, dtype=np.float32)  # one more than the cap of 200,000
     network = SimpleNamespace(outputs=lambda images: {name: values for name in HISTOGRAM_NAMES})
@@ -93,7 +93,7 @@ def test_a_layer_one_value_over_the_cap_is_subsampled(tmp_path):
 def test_a_history_whose_lists_differ_in_length_is_refused(tmp_path):
     import tensorflow as tf
 
-    from course_utils.tensorboard import write_history
+    from course_utils.views.tensorboard import write_history
 
     history = History(steps=[0, 10], costs=[2.3], accuracies=[0.1, 0.2])
     writer = tf.summary.create_file_writer(str(tmp_path))
@@ -107,7 +107,7 @@ def test_monitor_without_gradient_samples_and_a_zero_ratio(tmp_path):
 
     import tensorflow as tf
 
-    from course_utils.tensorboard import write_monitor
+    from course_utils.views.tensorboard import write_monitor
 
     # a recorder made without histograms, whose layer1 got no gradient at all
     recorder = SimpleNamespace(

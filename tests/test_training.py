@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from course_utils.experiments import EXPERIMENTS
-from course_utils.network import ConvNet
-from course_utils.plots import plot_history
-from course_utils.training import History, evaluate, set_seed, train
+from course_utils.core.network import ConvNet
+from course_utils.core.training import History, evaluate, set_seed, train
+from course_utils.lab.experiments import EXPERIMENTS
+from course_utils.views.plots import plot_history
 
 
 @pytest.fixture(scope="module")
@@ -210,16 +210,16 @@ def test_finished_progress_bar_is_cleared(small_train, capfd):
 # a fresh Python process.
 _REPEAT_BATCHNORM = """
 import numpy as np
-from course_utils.training import set_seed
+from course_utils.core.training import set_seed
 set_seed(0)
 import tensorflow as tf
 from tensorflow.python.framework import config
 print("inter-op threads:", tf.config.threading.get_inter_op_parallelism_threads(),
       "op determinism:", config.is_op_determinism_enabled())
-from course_utils.data import load_mnist
-from course_utils.experiments import EXPERIMENTS
-from course_utils.network import ConvNet
-from course_utils.training import train
+from course_utils.core.data import load_mnist
+from course_utils.lab.experiments import EXPERIMENTS
+from course_utils.core.network import ConvNet
+from course_utils.core.training import train
 data = load_mnist("subset", seed=0)
 runs = []
 for _ in range(6):  # N(0, 1) + BN at a large rate: the case that drifted (notebook 08)
@@ -250,9 +250,9 @@ def test_set_seed_runs_one_op_at_a_time_so_batchnorm_training_repeats_bit_for_bi
 
 def test_set_seed_warns_when_tensorflow_already_ran_an_op():
     code = ("import tensorflow as tf\ntf.constant(1.0) + 1\n"
-            "from course_utils.training import set_seed\nset_seed(0)\n")
+            "from course_utils.core.training import set_seed\nset_seed(0)\n")
     assert "set_seed came after TensorFlow's first op" in _fresh_python(code).stderr
-    quiet = "from course_utils.training import set_seed\nset_seed(0)\nset_seed(1)\n"
+    quiet = "from course_utils.core.training import set_seed\nset_seed(0)\nset_seed(1)\n"
     assert "set_seed came after" not in _fresh_python(quiet).stderr
 
 
@@ -280,7 +280,7 @@ def test_importing_course_utils_loads_tensorflow_without_its_log_lines():
 
 
 def test_cost_blew_up_is_the_one_stopping_rule():
-    from course_utils.training import cost_blew_up
+    from course_utils.core.training import cost_blew_up
 
     assert cost_blew_up(float("nan")) and cost_blew_up(float("inf"))
     assert not cost_blew_up(1e30)  # huge but finite: only a limit stops it

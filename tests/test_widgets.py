@@ -11,11 +11,11 @@ import ipywidgets as widgets
 import numpy as np
 import pytest
 
-from course_utils.experiments import EXPERIMENTS
-from course_utils.initializers import SCHEMES
-from course_utils.playground import PRESETS, Playground
-from course_utils.playground import view as view_module
-from course_utils.stats import std_ratio
+from course_utils.core.initializers import SCHEMES
+from course_utils.core.stats import std_ratio
+from course_utils.lab.experiments import EXPERIMENTS
+from course_utils.views.playground import PRESETS, Playground
+from course_utils.views.playground import view as view_module
 
 
 @pytest.fixture(scope="module")
@@ -243,7 +243,7 @@ def test_a_trainer_built_alone_draws_its_curve_like_the_playgrounds(playground):
 
 
 def test_the_logits_table_colours_finite_cells_and_greys_nan_ones():
-    from course_utils.playground.pictures import LogitsTable
+    from course_utils.views.playground.pictures import LogitsTable
 
     table = LogitsTable(np.zeros((2, 28, 28, 1), np.float32))
     logits = np.array([np.linspace(-3, 3, 10), [np.nan] * 10])
@@ -260,7 +260,7 @@ def test_the_logits_tables_digits_are_dark_ink_on_white():
 
     from PIL import Image
 
-    from course_utils.playground.pictures import LogitsTable
+    from course_utils.views.playground.pictures import LogitsTable
 
     image = np.zeros((1, 28, 28, 1), np.float32)
     image[0, :14] = 1.0  # ink on the top half
@@ -273,8 +273,8 @@ def test_the_logits_tables_digits_are_dark_ink_on_white():
 
 
 def test_the_training_curves_fill_their_picture():
-    from course_utils.playground.pictures import CurvePanel
-    from course_utils.training import History
+    from course_utils.core.training import History
+    from course_utils.views.playground.pictures import CurvePanel
 
     panel = CurvePanel(80)
     panel.draw(History(steps=[0, 1, 2], costs=[2.3, 2.2, 2.0], accuracies=[0.1, 0.2, 0.3]), 3)

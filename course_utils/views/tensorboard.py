@@ -5,7 +5,7 @@ Each run is one folder of event files that TensorBoard reads. In it:
 - histograms ``layer1_conv`` .. ``layer4_conv`` and ``logits`` of one batch of images, at step 0
   (the freshly initialized network) and at the last step (after training);
 - scalars ``cost`` and ``accuracy``: the training-batch values at each recorded step;
-- with a :class:`course_utils.monitor.Recorder` (``reproduce --tensorboard`` turns one on):
+- with a :class:`course_utils.lab.monitor.Recorder` (``reproduce --tensorboard`` turns one on):
   histograms ``gradients/layer1`` .. ``gradients/layer5`` of the weight gradients, and scalars
   ``update_ratio/layerN`` (``lr * std(grad) / std(w)``; in TensorBoard's *Scalars* tab tick "log
   scale" for the y-axis) and ``log10_update_ratio/layerN`` (CS231n's rule of thumb: about -3),
@@ -18,7 +18,7 @@ To look at them in JupyterLab::
 
 or in a terminal ``tensorboard --logdir runs`` and open the address it prints. TensorBoard gives
 every histogram its own x-range (the post's complaint); compare layers on one scale with
-:func:`course_utils.plots.plot_layer_histograms`.
+:func:`course_utils.views.plots.plot_layer_histograms`.
 """
 
 from pathlib import Path
@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from .network import CONV_LAYERS
-from .stats import even_subsample, finite_values
+from ..core.network import CONV_LAYERS
+from ..core.stats import even_subsample, finite_values
 
 HISTOGRAM_NAMES = CONV_LAYERS + ("logits",)
 # tf.summary.histogram needs memory in proportion to values x buckets (about 1.3 GB for the conv
@@ -60,8 +60,9 @@ def write_history(writer, history):
 
 
 def write_monitor(writer, recorder):
-    """A :class:`~course_utils.monitor.Recorder`'s series: gradient histograms (if it kept them),
-    and per weight tensor the update ratio, its log10 and the gradient std, at each record."""
+    """A :class:`~course_utils.lab.monitor.Recorder`'s series: gradient histograms (if it kept
+    them), and per weight tensor the update ratio, its log10 and the gradient std, at each
+    record."""
     with writer.as_default():
         for index, (step, record) in enumerate(zip(recorder.steps, recorder.records)):
             for layer, ratio in record["update_ratio"].items():

@@ -2,7 +2,7 @@
 
 The grid steps half a decade (1e-7, 3.2e-7, 1e-6, ..., 1e0), so a "window" of working rates can
 be read off it in decades. A row is one way to build the network: one of the post's experiments
-(by its key), or any function that returns a fresh :class:`~course_utils.network.ConvNet`
+(by its key), or any function that returns a fresh :class:`~course_utils.core.network.ConvNet`
 (BatchNorm, LSUV, ...). Every cell builds its network afresh and trains on the same batches;
 only the learning rate differs along a row.
 
@@ -34,9 +34,9 @@ import time
 
 import numpy as np
 
-from .arguments import valid_count, valid_positive, valid_rates
+from ..core.arguments import valid_count, valid_positive, valid_rates
+from ..core.training import cost_blew_up, evaluate, progress_bar, train
 from .experiments import EXPERIMENTS, get_experiment
-from .training import cost_blew_up, evaluate, progress_bar, train
 
 LN_10 = math.log(10)  # the cost of uniform predictions over ten digits
 HALF_DECADE_RATES = tuple(float(f"{10 ** (exponent / 2):.2g}") for exponent in range(-14, 1))
@@ -161,20 +161,7 @@ def run_grid(data, steps, keys=tuple(EXPERIMENTS), rates=HALF_DECADE_RATES, seed
             rate = rates[column]
             network = build()
             ended = [steps]
-
-            def stop_early(step, history, ended=ended):
-                costs = history.costs
-                if diverge_factor is not None and cost_blew_up(costs[-1],
-                                                               diverge_factor * costs[0]):
-                    ended[0] = history.steps[-1]
-                    return True
-                if stop_stuck_after is None or step < stop_stuck_after:
-                    return False
-                if all(round(cost, 4) == round(LN_10, 4) for cost in costs):
-                    ended[0] = step
-                    return True
-                return False
-
+            stop_early = _stop_early(ended, diverge_factor, stop_stuck_after)
             history = train(network, data.train_images, data.train_labels, rate, steps,
                             record_every=record_every, progress=False, callback=stop_early)
             costs = history.costs
@@ -229,6 +216,25 @@ class _LiveHeatMap:
             figure = plot_grid(grid)
         plt.close(figure)
         return figure
+
+
+def _stop_early(ended, diverge_factor, stop_stuck_after):
+    """``train``'s callback for one grid run: stop once the cost blew up past ``diverge_factor``
+    times the first one, or once every cost is ln 10 from step ``stop_stuck_after`` on; the
+    step it stopped at goes into ``ended[0]``."""
+    def stop(step, history):
+        costs = history.costs
+        if diverge_factor is not None and cost_blew_up(costs[-1], diverge_factor * costs[0]):
+            ended[0] = history.steps[-1]
+            return True
+        if stop_stuck_after is None or step < stop_stuck_after:
+            return False
+        if all(round(cost, 4) == round(LN_10, 4) for cost in costs):
+            ended[0] = step
+            return True
+        return False
+
+    return stop
 
 
 def _row_builders(keys, seed):

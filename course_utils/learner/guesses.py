@@ -15,7 +15,7 @@ the answer alone, so the measurement never depends on the widget.
 
 import math
 
-from .arguments import valid_choice
+from ..core.arguments import valid_choice
 
 _questions = {}  # key -> the choices of that question (None: a number)
 _guesses = {}  # key -> the learner's guess: one of the choices, or a float

@@ -4,7 +4,7 @@ ReLUs never fire.
 Update ratio. Gradient descent moves each weight tensor by ``learning_rate * gradient``. What
 matters is that step measured against the weights themselves: the *update ratio*
 ``learning_rate * std(gradient) / std(weights)``, the one definition the whole course uses
-(the training dashboard of :mod:`course_utils.monitor` records it too). CS231n's rule of thumb:
+(the training dashboard of :mod:`course_utils.lab.monitor` records it too). CS231n's rule of thumb:
 around 1e-3 per step a layer learns; far below it the layer is frozen; far above it the step
 overshoots.
 
@@ -23,8 +23,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
 
-from .arguments import valid_choice, valid_data
-from .network import CONV_LAYERS, WEIGHT_SHAPES, cost_and_outputs
+from ..core.arguments import valid_choice, valid_data
+from ..core.network import CONV_LAYERS, WEIGHT_SHAPES, cost_outputs_and_gradients
 
 UNITS = ("channel", "neuron")
 
@@ -69,9 +69,7 @@ def weight_gradients(network, images, labels):
 # after its last use). The variables are arguments, so one trace serves every network.
 @tf.function(reduce_retracing=True)
 def _weight_gradients(parameters, images, labels, activation):
-    with tf.GradientTape() as tape:
-        cost, _ = cost_and_outputs(parameters, images, labels, activation)
-    return tape.gradient(cost, parameters[: len(WEIGHT_SHAPES)])
+    return cost_outputs_and_gradients(parameters, images, labels, activation)[2]
 
 
 def gradient_report(network, images, labels, learning_rate):

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
-from .arguments import valid_choice
-from .initializers import draw_weights
-from .network import WEIGHT_SHAPES, ConvNet
-from .stats import activation_stats
-from .training import evaluate, set_seed, train
+from ..core.arguments import valid_choice
+from ..core.initializers import draw_weights
+from ..core.network import WEIGHT_SHAPES, ConvNet
+from ..core.stats import activation_stats
+from ..core.training import evaluate, set_seed, train
 
 ANALYSIS_BATCH = 100  # test images whose outputs are measured and plotted
 
@@ -24,8 +24,8 @@ class Experiment:
     """One experiment of the post: how its weights are drawn, and what the post measured.
 
     ``schemes`` is the (scheme, scale) of each weight tensor, layer1 .. layer5 (schemes of
-    :mod:`course_utils.initializers`); the weights are drawn by
-    :func:`~course_utils.initializers.draw_weights`, the one seed rule of the course.
+    :mod:`course_utils.core.initializers`); the weights are drawn by
+    :func:`~course_utils.core.initializers.draw_weights`, the one seed rule of the course.
     """
 
     key: str
@@ -45,13 +45,13 @@ class Experiment:
         """The five weight tensors, ``{"layer1": tf.Variable, ..., "layer5": ...}``.
 
         Seeds TensorFlow's global generator for the N(0, 1) draws (as the post does) and
-        nothing else: op determinism for training is :func:`~course_utils.training.set_seed`.
+        nothing else: op determinism for training is :func:`~course_utils.core.training.set_seed`.
         """
         weights = draw_weights(self.layers, WEIGHT_SHAPES, seed)
         return {layer: tf.Variable(values) for layer, values in weights.items()}
 
     def create_network(self, seed=0):
-        """A :class:`~course_utils.network.ConvNet` on freshly drawn weights."""
+        """A :class:`~course_utils.core.network.ConvNet` on freshly drawn weights."""
         return ConvNet.from_weights(self.create_weights(seed))
 
 
@@ -100,7 +100,7 @@ class ExperimentResult:
     learning_rate: float
     activations: dict  # name -> summary, measured after training on the analysis batch
     outputs: dict | None  # name -> numpy array for the analysis batch (for plots), if kept
-    monitor: object = None  # a course_utils.monitor.Recorder, if run with monitor_every
+    monitor: object = None  # a course_utils.lab.monitor.Recorder, if run with monitor_every
 
     def as_json(self):
         """The JSON record ``reproduce`` writes for this experiment."""
@@ -132,9 +132,9 @@ def run_experiment(key, data, steps, seed=0, learning_rate=None, record_every=10
     ``learning_rate`` defaults to the one the original used for this experiment. The named
     outputs are measured after training on the first 100 test images; their statistics are
     always kept, the outputs themselves (60 MB, for the plots) only with ``keep_outputs``.
-    ``precision`` (``"float32"`` or ``"bfloat16"``, see :func:`~course_utils.training.train`)
+    ``precision`` (``"float32"`` or ``"bfloat16"``, see :func:`~course_utils.core.training.train`)
     is used for training and testing; the outputs are always measured in float32.
-    ``monitor_every`` (steps) turns on a :class:`course_utils.monitor.Recorder` that keeps
+    ``monitor_every`` (steps) turns on a :class:`course_utils.lab.monitor.Recorder` that keeps
     gradient samples for histograms; the cost and accuracy are then recorded as often too.
     """
     experiment = get_experiment(key)

@@ -3,7 +3,8 @@
 A value of the wrong type raises ``TypeError``; a value of the right type that is out of range
 or of the wrong shape raises ``ValueError``. Each validator returns the value in the plain
 Python (or NumPy) type it stands for. (The learner's exercise checks, ``check_*``, live in
-:mod:`course_utils.exercises`.) NumPy only: no TensorFlow import, so the command line stays quick.
+:mod:`course_utils.learner.exercises`.) NumPy only: no TensorFlow import, so the command line
+stays quick.
 """
 
 import math

@@ -10,9 +10,9 @@ import matplotlib.pyplot as plt
 from matplotlib.ticker import MaxNLocator, ScalarFormatter
 import numpy as np
 
-from .arguments import valid_choice, valid_count
-from .network import CONV_LAYERS
-from .stats import finite_values, format_number, spread
+from ..core.arguments import valid_choice, valid_count
+from ..core.network import CONV_LAYERS
+from ..core.stats import finite_values, format_number, spread
 
 SCALES = ("common", "per-layer")
 
@@ -112,7 +112,7 @@ def plot_logits_and_predictions(outputs, images=None, count=8, title=None, axes=
 def plot_history(histories, title=None, axes=None):
     """Training-batch cost and accuracy against step, one line per named run.
 
-    ``histories`` maps a label to a :class:`~course_utils.training.History`. The cost axis is
+    ``histories`` maps a label to a :class:`~course_utils.core.training.History`. The cost axis is
     logarithmic when the costs span more than a factor of 10, linear (with full digits, so that
     a cost stuck at ln 10 reads as 2.3026) otherwise.
     """

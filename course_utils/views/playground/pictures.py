@@ -1,9 +1,9 @@
 """The playground's pictures: matplotlib figures drawn without pyplot, and an HTML table.
 
 Each panel keeps its figure and updates it in place, then hands PNG bytes (or HTML) to the
-view. They draw what :mod:`course_utils.plots` draws for the notebooks, reusing its helpers:
+view. They draw what :mod:`course_utils.views.plots` draws for the notebooks, reusing its helpers:
 the histograms are updated in place (a redraw must take well under 0.3 s), the training
-curve is :func:`~course_utils.plots.plot_history` itself.
+curve is :func:`~course_utils.views.plots.plot_history` itself.
 """
 
 import base64
@@ -14,10 +14,10 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 import numpy as np
 
-from ..arguments import valid_choice
-from ..network import CONV_LAYERS
+from ...core.arguments import valid_choice
+from ...core.network import CONV_LAYERS
+from ...core.stats import finite_values, format_number
 from ..plots import SCALES, plot_history, symmetric_limit
-from ..stats import finite_values, format_number
 
 BINS = 60
 
@@ -84,7 +84,7 @@ def _bin_counts(values, limit):
 class LogitsTable:
     """Digits, logits and softmax predictions of the first rows, as a coloured HTML table.
 
-    The same picture as :func:`course_utils.plots.plot_logits_and_predictions` (logits on a
+    The same picture as :func:`course_utils.views.plots.plot_logits_and_predictions` (logits on a
     red-blue scale symmetric around 0, predictions on viridis from 0 to 1, each cell with its
     value), but built as HTML: a few milliseconds instead of a matplotlib render.
     """

@@ -13,7 +13,7 @@ runs them and measures, in float64:
   for a loss whose gradient at the top is a seeded batch of N(0, 1) numbers (so the top layer's
   gradient has std 1 and every layer below shows what backpropagation makes of it);
 - saturation: the fraction of units with ``|tanh(z_l)| > 0.97`` (see
-  :func:`course_utils.stats.saturation_fraction`), whatever the activation.
+  :func:`course_utils.core.stats.saturation_fraction`), whatever the activation.
 
 The backward pass is written out: ``dL/dh_{l-1} = dL/dz_l @ W_l.T`` and
 ``dL/dz_{l-1} = dL/dh_{l-1} * act'(z_{l-1})``, with ``relu'(z) = 1 if z > 0 else 0`` and
@@ -46,10 +46,10 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .arguments import valid_choice, valid_count
+from ..core.arguments import valid_choice, valid_count
+from ..core.initializers import initial_weights, weight_variance
+from ..core.stats import saturation_fraction
 from .experiments import EXPERIMENTS
-from .initializers import initial_weights, weight_variance
-from .stats import saturation_fraction
 
 _FORWARD = {"relu": lambda z: np.maximum(z, 0.0), "tanh": np.tanh}
 _DERIVATIVE = {"relu": lambda z: (z > 0).astype(z.dtype), "tanh": lambda z: 1.0 - np.tanh(z) ** 2}
@@ -97,9 +97,9 @@ def stack_spreads(weights, inputs, activation="relu", seed=0):
     )
 
 
-# key -> (label, scheme of course_utils.initializers, scale): the ReLU layers' recipes of the
-# post's experiments (the table in course_utils.experiments), plus Xavier on ReLU layers (Keras's
-# default for Dense and Conv2D) and PyTorch's default for Linear and Conv2d.
+# key -> (label, scheme of course_utils.core.initializers, scale): the ReLU layers' recipes of
+# the post's experiments (the table in course_utils.lab.experiments), plus Xavier on ReLU layers
+# (Keras's default for Dense and Conv2D) and PyTorch's default for Linear and Conv2d.
 DEPTH_SCHEMES = {
     "normal": ("N(0, 1)", *EXPERIMENTS["large"].layers["layer1"]),
     "small": ("N(0, 1) x 0.01", *EXPERIMENTS["small"].layers["layer1"]),
@@ -140,7 +140,7 @@ def depth_sweep(key, depth=30, width=256, batch_size=256, seed=0):
     """Measure and predict the pre-activation stddev of ``depth`` dense ReLU layers.
 
     ``key`` is one of :data:`DEPTH_SCHEMES`. The weights of layer ``l`` are drawn with
-    :func:`~course_utils.initializers.initial_weights` (seed ``seed + l``); the inputs are a
+    :func:`~course_utils.core.initializers.initial_weights` (seed ``seed + l``); the inputs are a
     seeded batch of N(0, 1) vectors, shared by all schemes.
     """
     valid_choice("scheme", key, DEPTH_SCHEMES)

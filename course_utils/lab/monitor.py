@@ -7,11 +7,11 @@ train on,
 - ``activation_std``: the std of each conv layer's pre-activation ``layerN_conv`` (with
   BatchNorm, of ``layerN_bn``, what the ReLU sees);
 - ``dead``: the fraction of each conv layer's channels that are ``<= 0`` at every position of
-  every image of the batch (:func:`course_utils.diagnostics.dead_fraction`, ``"channel"``);
+  every image of the batch (:func:`course_utils.lab.diagnostics.dead_fraction`, ``"channel"``);
 - ``overconfident``: the fraction of the batch's images whose softmax gives one class more than
   :data:`OVERCONFIDENT_PROBABILITY` (the over-confidence of the post's large weights);
 - ``gradient_std``: the std of the cost's gradient for each weight tensor layer1..layer5;
-- ``update_ratio``: :func:`course_utils.diagnostics.update_ratio` per weight tensor,
+- ``update_ratio``: :func:`course_utils.lab.diagnostics.update_ratio` per weight tensor,
   ``learning_rate * std(gradient) / std(weights)``: how far one step of plain gradient descent
   moves a tensor, measured against the spread of the tensor itself. CS231n's rule of thumb:
   about 1e-3 (log10 about -3) when a layer learns well.
@@ -35,11 +35,16 @@ more training time (``python benchmarks/run.py --monitor-only`` measures it; tar
 import numpy as np
 import tensorflow as tf
 
-from .arguments import valid_choice, valid_count, valid_data, valid_positive
+from ..core.arguments import valid_choice, valid_count, valid_data, valid_positive
+from ..core.network import (
+    CONV_WEIGHT_NAMES,
+    WEIGHT_SHAPES,
+    cost_outputs_and_gradients,
+    relu_inputs,
+)
+from ..core.stats import even_subsample
+from ..core.training import batch_offset
 from .diagnostics import dead_fraction, update_ratio
-from .network import CONV_WEIGHT_NAMES, WEIGHT_SHAPES, cost_and_outputs
-from .stats import even_subsample
-from .training import batch_offset
 
 OVERCONFIDENT_PROBABILITY = 0.99
 LAYER_FIELDS = ("gradient_std", "update_ratio")  # per weight tensor layer1..layer5
@@ -57,7 +62,7 @@ class Recorder:
     stops a run at an inf or NaN cost).
 
     With ``histograms=True`` it also keeps an even subsample of every gradient tensor at each
-    record (for TensorBoard: :func:`course_utils.tensorboard.write_monitor`).
+    record (for TensorBoard: :func:`course_utils.views.tensorboard.write_monitor`).
     """
 
     def __init__(self, network, images, labels, learning_rate, batch_size=100, start_step=0,
@@ -125,11 +130,8 @@ class Recorder:
 def _measure(parameters, images, labels, learning_rate, activation, keep_gradients):
     """Every statistic of one record, computed in one compiled call (scalars come back)."""
     weights = parameters[: len(WEIGHT_SHAPES)]
-    with tf.GradientTape() as tape:
-        cost, outputs = cost_and_outputs(parameters, images, labels, activation)
-    gradients = tape.gradient(cost, weights)
-    suffix = "_bn" if f"{CONV_WEIGHT_NAMES[0]}_bn" in outputs else "_conv"
-    seen = [outputs[layer + suffix] for layer in CONV_WEIGHT_NAMES]  # what each ReLU receives
+    cost, outputs, gradients = cost_outputs_and_gradients(parameters, images, labels, activation)
+    seen = relu_inputs(outputs).values()  # what each ReLU receives
     values = {
         "cost": cost,
         "gradient_std": tf.stack([tf.math.reduce_std(gradient) for gradient in gradients]),

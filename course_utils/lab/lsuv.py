@@ -10,9 +10,9 @@ does not. Notebook 08 writes the same ten lines in plain sight and checks them a
 
 import tensorflow as tf
 
-from .network import CONV_LAYERS, WEIGHT_SHAPES, ConvNet
-from .stats import spread
-from .training import set_seed
+from ..core.network import CONV_LAYERS, WEIGHT_SHAPES, ConvNet
+from ..core.stats import spread
+from ..core.training import set_seed
 
 OUTPUTS = dict(zip(WEIGHT_SHAPES, CONV_LAYERS + ("logits",)))  # the output each tensor scales
 

@@ -198,6 +198,24 @@ def cost_and_outputs(parameters, images, labels, activation="relu"):
     return cost, outputs
 
 
+def cost_outputs_and_gradients(parameters, images, labels, activation="relu"):
+    """``(cost, outputs, gradients)``: :func:`cost_and_outputs`, and the cost's gradient for each
+    weight tensor layer1..layer5, in that order. The one place the course differentiates the
+    cost for a measurement (the diagnostics and the dashboard); training differentiates every
+    parameter, biases too, in :mod:`course_utils.core.training`.
+    """
+    with tf.GradientTape() as tape:
+        cost, outputs = cost_and_outputs(parameters, images, labels, activation)
+    return cost, outputs, tape.gradient(cost, parameters[: len(WEIGHT_SHAPES)])
+
+
+def relu_inputs(outputs):
+    """``{"layer1": values, ..., "layer4": values}``: what each conv layer's activation receives,
+    from a forward pass's named outputs: ``layerN_bn`` with BatchNorm, else ``layerN_conv``."""
+    return {layer: outputs[f"{layer}_bn"] if f"{layer}_bn" in outputs else outputs[f"{layer}_conv"]
+            for layer in CONV_WEIGHT_NAMES}
+
+
 def split_parameters(parameters):
     """``(weights, biases, norms)`` from a list ordered like :attr:`ConvNet.parameters`."""
     count = len(WEIGHT_SHAPES)

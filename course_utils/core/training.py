@@ -13,7 +13,7 @@ second copy of it is made.
 Precision: float32 by default (the lesson is about float32 numbers). ``precision="bfloat16"``
 keeps the variables, the gradient-descent updates and the cost in float32 but runs the forward
 pass (its convolutions and the matrix product) and so its gradients in bfloat16: weights, biases
-and images are cast to bfloat16 before :func:`~course_utils.network.forward_pass`, the logits
+and images are cast to bfloat16 before :func:`~course_utils.core.network.forward_pass`, the logits
 back to float32 for the cost. On CPUs with bfloat16 instructions (AVX512-BF16 or AMX on x86,
 the BF16 extension on Arm) oneDNN runs that faster; elsewhere it is emulated and slower, which
 :func:`bfloat16_support` detects.

@@ -3,11 +3,13 @@
 :class:`PlaygroundState` holds the settings (a scheme and a scale per weight tensor, the
 learning rate), a cache of unit-scale weight draws, the network those weights make, and the
 outputs, statistics and verdict of a fixed batch of test digits. It trains a copy of its weights
-through :func:`course_utils.training.train`. :class:`course_utils.playground.Playground` is the view
-that builds the controls and pictures on top of it.
+through :func:`course_utils.core.training.train`.
+:class:`course_utils.views.playground.Playground` is the view that builds the controls and
+pictures on top of it.
 
-Weights follow the course's one seed rule (:func:`course_utils.initializers.layer_weights`), so a
-preset shows exactly the weights ``EXPERIMENTS[key].create_weights(seed)`` gives.
+Weights follow the course's one seed rule
+(:func:`course_utils.core.initializers.layer_weights`), so a preset shows exactly the weights
+``EXPERIMENTS[key].create_weights(seed)`` gives.
 
 Every setter validates its arguments before it changes anything: a bad value raises ``TypeError``
 or ``ValueError`` and leaves the state as it was. A new setting (an activation, say) is one
@@ -17,13 +19,13 @@ attribute, its check in a setter, and a call of :meth:`PlaygroundState._refresh`
 import numpy as np
 import tensorflow as tf
 
-from ..arguments import valid_choice, valid_count, valid_positive
-from ..experiments import EXPERIMENTS
-from ..initializers import SCHEMES, layer_weights
-from ..network import ACTIVATIONS, CONV_LAYERS, WEIGHT_SHAPES, ConvNet
+from ...core.arguments import valid_choice, valid_count, valid_positive
+from ...core.initializers import SCHEMES, layer_weights
+from ...core.network import ACTIVATIONS, CONV_LAYERS, WEIGHT_SHAPES, ConvNet
+from ...core.stats import activation_stats, diagnosis_line, finite_values, spread
+from ...core.training import train
+from ...lab.experiments import EXPERIMENTS
 from ..plots import symmetric_limit
-from ..stats import activation_stats, diagnosis_line, finite_values, spread
-from ..training import train
 
 LAYERS = tuple(WEIGHT_SHAPES)
 PRESETS = {key: experiment.layers for key, experiment in EXPERIMENTS.items()}
@@ -34,7 +36,7 @@ TRAIN_BATCH = 100  # images per gradient-descent step, as in the original
 class PlaygroundState:
     """Settings -> weights -> outputs, statistics and verdict of a fixed batch of digits.
 
-    ``data`` is an :class:`~course_utils.data.MnistData` (default: the offline subset); its
+    ``data`` is an :class:`~course_utils.core.data.MnistData` (default: the offline subset); its
     first ``batch_size`` test digits are the batch, its training digits what :meth:`train` uses.
     ``layers`` is ``{layer: (scheme, scale)}``; ``activation`` the nonlinearity after each conv
     layer ("relu", the post's, or "tanh"); ``version`` counts the changes applied.
@@ -42,7 +44,7 @@ class PlaygroundState:
 
     def __init__(self, data=None, seed=0, batch_size=DEFAULT_BATCH, preset="proper"):
         if data is None:
-            from ..data import load_mnist
+            from ...core.data import load_mnist
 
             data = load_mnist("subset")
         valid_choice("preset", preset, PRESETS)
@@ -112,7 +114,7 @@ class PlaygroundState:
         return dict(self._outputs)
 
     def stats(self):
-        """:func:`~course_utils.stats.activation_stats` of the current outputs (cached)."""
+        """:func:`~course_utils.core.stats.activation_stats` of the current outputs (cached)."""
         if self._stats is None:
             self._stats = activation_stats(self._outputs)
         return self._stats
@@ -122,7 +124,7 @@ class PlaygroundState:
         return dict(self._conv_values)
 
     def verdict(self):
-        """:func:`~course_utils.stats.diagnosis_line` (from the two stds it needs, cheaply)."""
+        """:func:`~course_utils.core.stats.diagnosis_line` (from the two stds it needs, cheaply)."""
         return diagnosis_line({name: {"std": self._conv_values[name]["std"]}
                         for name in ("layer1_conv", "layer4_conv")})
 
@@ -143,7 +145,7 @@ class PlaygroundState:
 
         The batches are the original's (100 training digits per step, in order), the cost and
         accuracy are recorded at every step, and the state's own weights do not change.
-        ``on_step(step, history)`` is :func:`~course_utils.training.train`'s callback: called
+        ``on_step(step, history)`` is :func:`~course_utils.core.training.train`'s callback: called
         after every step with the number of the next one; returning True stops training.
         """
         steps, rate = self.check_training(steps, learning_rate)

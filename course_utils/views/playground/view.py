@@ -3,18 +3,18 @@
 :class:`Playground` is an ipywidgets box. Each of the five weight tensors gets a scheme dropdown
 (N(0, 1), He, Xavier, ...) and a scale slider; three buttons load the post's experiments, and a
 switch puts ReLU (the post's) or tanh after the conv layers. Every change is applied to the state
-(:mod:`course_utils.playground.state`, which holds the weights, runs the forward pass and judges
-the outputs), then the view redraws, for the state's batch of digits:
+(:mod:`course_utils.views.playground.state`, which holds the weights, runs the forward pass and
+judges the outputs), then the view redraws, for the state's batch of digits:
 
 - the histograms of layer1_conv..layer4_conv (one common x-scale, or one per layer),
 - the logits and softmax predictions of the first few digits,
 - a one-line verdict (exploding, vanishing or healthy) from
-  :func:`course_utils.stats.diagnosis_line`.
+  :func:`course_utils.core.stats.diagnosis_line`.
 
 Below them, a :class:`Trainer`: its train button trains a copy of the current weights in a
-background thread (:meth:`PlaygroundState.train`, i.e. :func:`course_utils.training.train`) and
+background thread (:meth:`PlaygroundState.train`, i.e. :func:`course_utils.core.training.train`) and
 draws the training curve every few steps. The pictures are the panels of
-:mod:`course_utils.playground.pictures`.
+:mod:`course_utils.views.playground.pictures`.
 
 Bad values (a negative, zero or NaN scale, an unknown scheme or layer) never raise from a
 callback: the widget shows a message that says what is wrong and keeps the last good picture.
@@ -28,11 +28,11 @@ import threading
 
 import ipywidgets as widgets
 
-from ..experiments import EXPERIMENTS
-from ..initializers import SCHEME_LABELS, SCHEMES
-from ..network import WEIGHT_SHAPES
+from ...core.initializers import SCHEME_LABELS, SCHEMES
+from ...core.network import WEIGHT_SHAPES
+from ...core.stats import format_number
+from ...lab.experiments import EXPERIMENTS
 from ..plots import SCALES
-from ..stats import format_number
 from .pictures import CurvePanel, HistogramPanel, LogitsTable
 from .state import DEFAULT_BATCH, LAYERS, PRESETS, PlaygroundState
 
@@ -48,7 +48,7 @@ ERROR = "<span style='color:#b00020'>{}</span>"
 class Playground(widgets.VBox):
     """Scheme and scale per layer -> histograms, logits, predictions and a verdict, live.
 
-    The arguments are :class:`~course_utils.playground.PlaygroundState`'s, plus ``dpi`` for
+    The arguments are :class:`~course_utils.views.playground.PlaygroundState`'s, plus ``dpi`` for
     the pictures. ``state`` is the state, ``training`` the train controls (:class:`Trainer`);
     for code and tests there are also ``controls[layer]["scheme" | "scale"]``, ``activation``
     (the ReLU / tanh switch), :meth:`set_layer`, :meth:`set_activation`, :meth:`apply_preset`,
@@ -97,7 +97,7 @@ class Playground(widgets.VBox):
         return f"Playground(seed={self.state.seed}, batch={int(self.state.images.shape[0])} digits)"
 
     def stats(self):
-        """The state's :meth:`~course_utils.playground.PlaygroundState.stats`."""
+        """The state's :meth:`~course_utils.views.playground.PlaygroundState.stats`."""
         return self.state.stats()
 
     def verdict_text(self):

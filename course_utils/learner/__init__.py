@@ -1,0 +1,3 @@
+"""The learner's side: recorded predictions and the exercises' checks. It imports ``core`` and
+``lab``.
+"""
