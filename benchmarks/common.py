@@ -111,6 +111,8 @@ def report_measured(name, result):
 
 
 def machine_info():
+    # course_utils first: it imports TensorFlow without TensorFlow's C++ start-up lines
+    import course_utils  # noqa: F401, I001
     import tensorflow as tf
 
     model = platform.processor()
