@@ -2,9 +2,11 @@
 
 Run from the repository root (slow: minutes per module; not part of the default pytest):
 
-    nice -n 10 python benchmarks/mutation.py [--per-module 8] [--seed 0] \
-        [--modules stats deep_stack]
-    nice -n 10 python benchmarks/mutation.py --mutants "stats:120:drop right term of Add"
+    nice -n 10 python benchmarks/mutation.py --per-module 5 --seed 2026 \
+        --json benchmarks/mutation-sample.json
+    nice -n 10 python benchmarks/mutation.py --modules core/stats lab/deep_stack
+    nice -n 10 python benchmarks/mutation.py --mutants "core/stats:120:drop right term of Add"
+    python benchmarks/mutation.py --table benchmarks/mutation-sample.json
 
 A module is named by its path under course_utils/ without ``.py`` (``views/playground/state``).
 
@@ -18,14 +20,24 @@ A small AST mutator of our own. For each module it lists every mutant of these k
 - a dropped term (``a + b`` -> ``a``, ``a * b`` -> ``a``, ...),
 
 leaving out docstrings, strings, f-strings and the messages of ``raise``. It draws
-``--per-module`` of them at random (``--seed``), writes each into a scratch copy of the
-repository and runs only that module's test files there with ``pytest -x`` (first failure stops
-it). A mutant is *killed* when a test fails (or the run times out), *survives* when all pass.
+``--per-module`` of them at random (``--seed``; the draw of a module does not depend on which
+other modules run), writes each into a scratch copy of the repository and runs the test files
+that cover the module with ``pytest -x`` (first failure stops it). The test files are found
+from the imports (:func:`covering_tests`): every ``tests/test_*.py`` that imports the module,
+or the package that holds it; the module's own test file runs first.
+
+Each mutant ends one of four ways: *killed* (a test fails: pytest exits with 1), *crashed*
+(pytest could not run the tests: the mutant breaks the import or the collection), *timeout*
+(over three times the clean run plus a minute) or *survived* (every test passes). The score
+counts only the kills.
 
 To skip TensorFlow's import (seconds) for every mutant, a parent process imports the heavy
 libraries once and forks a child per mutant; the child imports the mutated course_utils.
-Prints one line per mutant and a summary; ``--json`` writes the details (after every mutant,
-so a stopped run keeps what it did). ``--mutants`` replays chosen ones, named
+Prints one line per mutant and a summary. ``--json`` writes the sample (after every mutant,
+so a stopped run keeps what it did): the commit, the seed, each module's covering tests and
+every mutant with its source line. A survivor that no test can kill, because the mutant
+computes the same thing, gets ``"equivalent": "why"`` in that file, by hand. ``--table``
+prints the Markdown table of such a file. ``--mutants`` replays chosen ones, named
 ``module:line:mutation`` as printed (every mutant of that line with that description runs).
 ``--not-slow MODULE ...`` deselects the tests marked slow for those modules.
 """
@@ -38,43 +50,64 @@ from pathlib import Path
 import random
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# module (its path under course_utils/, without .py) -> the test files that cover it: every
-# module of the package; only these files run for its mutants
-TESTS = {
-    "core/arguments": ["tests/test_arguments.py"],
-    "core/data": ["tests/test_data.py"],
-    "core/network": ["tests/test_network.py", "tests/test_batchnorm.py"],
-    "core/stats": ["tests/test_stats.py"],
-    "core/initializers": ["tests/test_initializers.py"],
-    "core/training": ["tests/test_training.py", "tests/test_precision.py"],
-    "views/plots": ["tests/test_plots.py"],
-    "lab/experiments": ["tests/test_experiments.py"],
-    "lab/diagnostics": ["tests/test_diagnostics.py"],
-    "lab/monitor": ["tests/test_monitor.py", "tests/test_monitor_tensorboard.py"],
-    "lab/lr_grid": ["tests/test_lr_grid.py"],
-    "lab/lsuv": ["tests/test_lsuv.py"],
-    "lab/deep_stack": ["tests/test_deep_stack.py"],
-    "views/tensorboard": ["tests/test_tensorboard.py", "tests/test_monitor_tensorboard.py"],
-    "learner/exercises/formulas": ["tests/test_exercises.py"],
-    "learner/exercises/one_tensor": ["tests/test_exercises_large_weights.py"],
-    "learner/exercises/depth": ["tests/test_exercises_depth.py"],
-    "learner/exercises/dashboards": ["tests/test_exercises_dashboards.py"],
-    "learner/exercises/feedback": ["tests/test_exercises.py", "tests/test_exercises_depth.py"],
-    "learner/exercises/solutions": ["tests/test_exercises.py", "tests/test_exercises_depth.py",
-                                    "tests/test_exercises_large_weights.py",
-                                    "tests/test_exercises_dashboards.py"],
-    "learner/guesses": ["tests/test_guesses.py"],
-    "cli": ["tests/test_cli.py"],
-    "views/playground/state": ["tests/test_playground.py"],
-    "views/playground/view": ["tests/test_widgets.py"],
-    "views/playground/pictures": ["tests/test_widgets.py", "tests/test_playground.py"],
-}
+PACKAGE = ROOT / "course_utils"
+OUTCOMES = ("killed", "crashed", "timeout", "survived")
+
+
+def package_modules():
+    """Every module of course_utils, by its path under course_utils/ without ``.py``."""
+    return sorted(str(path.relative_to(PACKAGE).with_suffix("")) for path in PACKAGE.rglob("*.py")
+                  if path.name not in ("__init__.py", "__main__.py"))
+
+
+def covering_tests(modules=None):
+    """``{module: [test files]}``: the test files that import the module or its package.
+
+    ``from course_utils.lab import monitor`` and ``import course_utils.lab.monitor`` both count
+    for ``lab/monitor``; ``from course_utils.learner.exercises import ...`` counts for every
+    module of that package. The module's own test file (``test_<name>.py``) comes first, the
+    rest follow by size, so that a kill is usually found early.
+    """
+    modules = package_modules() if modules is None else modules
+
+    def named(dotted):
+        path = "/".join(dotted.split(".")[1:])
+        if path in modules:
+            return {path}
+        return {module for module in modules if module.startswith(path + "/")}
+
+    covering = {module: [] for module in modules}
+    for test in sorted((ROOT / "tests").glob("test_*.py")):
+        found = set()
+        for node in ast.walk(ast.parse(test.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("course_utils"):
+                for alias in node.names:
+                    found |= named(f"{node.module}.{alias.name}") or named(node.module)
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name.startswith("course_utils"):
+                        found |= named(alias.name)
+        for module in found:
+            covering[module].append(test)
+    return {module: [str(test.relative_to(ROOT)) for test in sorted(
+        tests, key=lambda test: (module.split("/")[-1] not in test.stem,
+                                 test.stat().st_size))]
+        for module, tests in covering.items()}
+
+
+def outcome_of(code):
+    """``"killed"``, ``"crashed"``, ``"timeout"`` or ``"survived"`` from run_tests' code."""
+    if code == "timeout":
+        return "timeout"
+    return {0: "survived", 1: "killed"}.get(code, "crashed")
+
 
 BINARY_SWAPS = {
     ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult,
@@ -213,16 +246,24 @@ def run_tests(workdir, test_files, timeout, not_slow=False):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--per-module", type=int, default=8, help="mutants drawn per module")
+    parser.add_argument("--per-module", type=int, default=5, help="mutants drawn per module")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--modules", nargs="*", default=list(TESTS))
-    parser.add_argument("--json", type=Path, help="write every mutant's outcome here")
+    parser.add_argument("--modules", nargs="*", default=package_modules())
+    parser.add_argument("--json", type=Path, help="write the sample and every outcome here")
     parser.add_argument("--mutants", nargs="*", default=None, metavar="MODULE:LINE:MUTATION",
                         help="run exactly these, no sample "
-                        "(e.g. 'stats:120:drop right term of Add')")
+                        "(e.g. 'core/stats:120:drop right term of Add')")
     parser.add_argument("--not-slow", nargs="*", default=[], metavar="MODULE",
                         help="for these modules, deselect the tests marked slow (-m 'not slow')")
+    parser.add_argument("--table", type=Path, metavar="JSON",
+                        help="print the Markdown table of a sample written by --json, and stop")
     args = parser.parse_args(argv)
+    if args.table:
+        print(table(json.loads(args.table.read_text())))
+        return 0
+    unknown = sorted(set(args.modules) - set(package_modules()))
+    if unknown:
+        parser.error(f"not modules of course_utils: {', '.join(unknown)}")
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ["MPLBACKEND"] = "Agg"
@@ -239,56 +280,107 @@ def main(argv=None):
 
     tensorflow.keras.initializers.HeNormal  # noqa: B018  (loads Keras)
 
+    wanted = [spec.split(":", 2) for spec in args.mutants or []]
+    modules = list(dict.fromkeys(module for module, _, _ in wanted)) if wanted else args.modules
+    sample = {"commit": _commit(), "seed": args.seed, "per_module": args.per_module,
+              "modules": {}, "mutants": []}
     scratch = Path(tempfile.mkdtemp(prefix="course-mutation-"))
     workdir = scratch / "repo"
     shutil.copytree(ROOT, workdir, ignore=shutil.ignore_patterns(
-        ".git", ".venv*", "__pycache__", "runs", "*.ipynb", ".ipynb_checkpoints"))
-    outcomes = []
-    wanted = [spec.split(":", 2) for spec in args.mutants or []]
-    modules = list(dict.fromkeys(module for module, _, _ in wanted)) if wanted else args.modules
+        ".git", ".venv*", "__pycache__", "runs", ".ipynb_checkpoints"))
     try:
+        tests = covering_tests()
         for module in modules:
-            path = workdir / "course_utils" / f"{module}.py"
-            source = path.read_text()
-            not_slow = module in args.not_slow
-            code, seconds = run_tests(workdir, TESTS[module], timeout=1800, not_slow=not_slow)
-            if code != 0:
-                print(f"{module}: the tests fail before any mutation ({code}); skipped")
-                continue
-            timeout = 3 * seconds + 60
-            candidates = mutations(source)
-            rng = random.Random(f"{args.seed}-{module}")  # the same draw whatever else runs
-            chosen = sorted(rng.sample(candidates, min(args.per_module, len(candidates))))
-            if wanted:
-                chosen = [candidate for candidate in candidates
-                          if [module, str(candidate[0]), candidate[1]] in wanted]
-            print(f"{module}: {len(candidates)} mutants, {len(chosen)} drawn; "
-                  f"clean run {seconds:.0f} s", flush=True)
-            for line, description, how in chosen:
-                try:
-                    path.write_text(apply(source, how))
-                    code, seconds = run_tests(workdir, TESTS[module], timeout, not_slow)
-                finally:
-                    path.write_text(source)
-                killed = code != 0
-                outcomes.append({"module": module, "line": line, "mutation": description,
-                                 "killed": killed, "exit": code, "seconds": round(seconds, 1)})
-                print(f"  {'killed  ' if killed else 'SURVIVED'} {module}.py:{line} "
-                      f"{description} ({code}, {seconds:.0f} s)", flush=True)
-                if args.json:  # after each mutant, so that a stopped run keeps what it did
-                    args.json.write_text(json.dumps(outcomes, indent=1))
+            _run_module(module, tests[module], workdir, args, wanted, sample)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    killed = sum(outcome["killed"] for outcome in outcomes)
-    total = len(outcomes)
-    print(f"\nmutation score: {killed} of {total} killed "
-          f"({100 * killed / max(total, 1):.0f} %)")
-    for outcome in outcomes:
-        if not outcome["killed"]:
-            print(f"  survivor: {outcome['module']}.py:{outcome['line']} {outcome['mutation']}")
-    if args.json:
-        args.json.write_text(json.dumps(outcomes, indent=1))
+    print()
+    print(table(sample))
     return 0
+
+
+def _run_module(module, tests, workdir, args, wanted, sample):
+    """Draw (or pick) the module's mutants, run each, and add them to ``sample``."""
+    path = workdir / "course_utils" / f"{module}.py"
+    source = path.read_text()
+    lines = source.splitlines()
+    not_slow = module in args.not_slow
+    if not tests:
+        print(f"{module}: no test file imports it; every mutant would survive")
+    code, seconds = run_tests(workdir, tests, timeout=1800, not_slow=not_slow)
+    if tests and code != 0:
+        print(f"{module}: the tests fail before any mutation ({code}); skipped")
+        return
+    timeout = 3 * seconds + 60
+    candidates = mutations(source)
+    rng = random.Random(f"{args.seed}-{module}")  # the same draw whatever else runs
+    chosen = sorted(rng.sample(candidates, min(args.per_module, len(candidates))))
+    if wanted:
+        chosen = [candidate for candidate in candidates
+                  if [module, str(candidate[0]), candidate[1]] in wanted]
+    sample["modules"][module] = {"tests": tests, "mutants": len(candidates),
+                                 "clean_seconds": round(seconds, 1)}
+    print(f"{module}: {len(candidates)} mutants, {len(chosen)} drawn; "
+          f"{len(tests)} test files, clean run {seconds:.0f} s", flush=True)
+    for line, description, how in chosen:
+        try:
+            path.write_text(apply(source, how))
+            code, seconds = run_tests(workdir, tests, timeout, not_slow) if tests else (0, 0.0)
+        finally:
+            path.write_text(source)
+        outcome = outcome_of(code)
+        sample["mutants"].append({
+            "module": module, "line": line, "source": lines[line - 1].strip(),
+            "mutation": description, "outcome": outcome, "exit": code,
+            "seconds": round(seconds, 1)})
+        print(f"  {outcome:<8} {module}.py:{line} {description} ({code}, {seconds:.0f} s)",
+              flush=True)
+        if args.json:  # after each mutant, so that a stopped run keeps what it did
+            args.json.write_text(json.dumps(sample, indent=1) + "\n")
+
+
+def _commit():
+    """The checked-out commit (with ``+changes`` if the work tree differs from it)."""
+    def git(*command):
+        return subprocess.run(["git", *command], cwd=ROOT, capture_output=True,
+                              text=True).stdout.strip()
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    return commit + ("+changes" if git("status", "--porcelain", "--", "course_utils", "tests")
+                     else "")
+
+
+def table(sample):
+    """The Markdown table of a sample: one row per module, the total, the score, the survivors.
+
+    The score is the killed share of the mutants that are not equivalent; crashes and timeouts
+    are counted apart (they are caught, but not by a test's assertion).
+    """
+    rows = ["| module | drawn | killed | crashed | timeout | survived | equivalent |",
+            "| --- | --- | --- | --- | --- | --- | --- |"]
+    totals = dict.fromkeys(("drawn", *OUTCOMES, "equivalent"), 0)
+    for module in sample["modules"]:
+        mutants = [mutant for mutant in sample["mutants"] if mutant["module"] == module]
+        counts = {"drawn": len(mutants),
+                  **{outcome: sum(m["outcome"] == outcome for m in mutants)
+                     for outcome in OUTCOMES},
+                  "equivalent": sum(bool(m.get("equivalent")) for m in mutants)}
+        for key, value in counts.items():
+            totals[key] += value
+        rows.append(f"| {module} | " + " | ".join(str(counts[key]) for key in totals) + " |")
+    rows.append("| **all** | " + " | ".join(f"**{value}**" for value in totals.values()) + " |")
+    scored = totals["drawn"] - totals["equivalent"]
+    rows += ["", f"Commit {sample['commit']}, seed {sample['seed']}, {sample['per_module']} "
+             f"drawn per module. Score: {totals['killed']} of {scored} non-equivalent mutants "
+             f"killed by a test ({100 * totals['killed'] / max(scored, 1):.0f} %); caught in "
+             f"any way (killed, crashed or timed out): "
+             f"{totals['killed'] + totals['crashed'] + totals['timeout']} of {scored}."]
+    survivors = [m for m in sample["mutants"] if m["outcome"] == "survived"]
+    if survivors:
+        rows += ["", "Survivors:", ""]
+        rows += [f"- `{m['module']}`: {m['mutation']} in `{m['source']}`"
+                 + (f" (equivalent: {m['equivalent']})" if m.get("equivalent") else "")
+                 for m in survivors]
+    return "\n".join(rows)
 
 
 if __name__ == "__main__":

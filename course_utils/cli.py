@@ -36,7 +36,7 @@ def _parser():
     repro = commands.add_parser(
         "reproduce",
         help="run the post's three experiments and compare with its numbers",
-        description="Run the large, small and He/Xavier experiments of 'LTFN 6: Weight "
+        description="Run the large, small and He + Xavier experiments of 'LTFN 6: Weight "
         "Initialization' and compare with the post's test cost and accuracy.",
     )
     repro.add_argument("--dataset", choices=DATASETS, default="subset",

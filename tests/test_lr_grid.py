@@ -111,7 +111,7 @@ def test_rows_can_be_any_network_builders(small_data):
     assert grid.keys == grid.titles == ("He", "He + BN")
     assert grid.cost[0, 0] == by_key.cost[0, 0] and grid.accuracy[0, 0] == by_key.accuracy[0, 0]
     assert grid.cost[1, 0] != grid.cost[0, 0]
-    assert by_key.titles == (proper.title,)
+    assert by_key.titles == (proper.label,)
 
 
 def test_diverge_factor_stops_a_run_whose_cost_climbs(small_data):

@@ -175,3 +175,22 @@ def test_spread_is_numpys_std_of_the_finite_values_in_float64():
     assert spread(with_bad) == spread(values)
     assert spread(np.full(10, 0.1, np.float32)) == 0.0
     assert np.isnan(spread(np.array([np.nan, np.inf])))
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_spread_of_a_tensor_is_the_same_measure_computed_by_tensorflow(compiled):
+    import tensorflow as tf
+
+    from course_utils.core.stats import spread
+
+    measure = tf.function(spread) if compiled else spread
+    rng = np.random.default_rng(1)
+    values = (1000 + rng.normal(0, 0.01, (50, 40, 100))).astype(np.float32)
+    with_bad = values.copy()
+    with_bad[0, 0, :3] = [np.inf, np.nan, -np.inf]
+    for array in (values, with_bad):
+        result = measure(tf.constant(array))
+        assert result.dtype == tf.float64
+        assert float(result) == pytest.approx(spread(array), rel=1e-9)
+    assert float(measure(tf.fill([7, 3], 0.1))) == 0.0
+    assert np.isnan(float(measure(tf.constant([np.nan, np.inf]))))

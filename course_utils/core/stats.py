@@ -9,6 +9,7 @@ explode with depth, far below 1 that they vanish.
 import math
 
 import numpy as np
+import tensorflow as tf
 
 from .arguments import valid_fraction
 
@@ -45,9 +46,14 @@ def spread(values):
     """The spread of ``values``: the standard deviation of their finite entries, accumulated in
     float64 (NaN if none is finite, exactly 0 for a constant array).
 
-    The one measure of spread that the statistics, the histograms' titles and the playground
-    share; inf and NaN entries are left out (count them with :func:`summarize`).
+    The one measure of spread of the course: the statistics, the histograms' titles, the
+    playground, the update ratio and the training dashboard all use it. inf and NaN entries are
+    left out (count them with :func:`summarize`). NumPy arrays give a Python float; a TensorFlow
+    tensor gives a float64 scalar tensor, computed by TensorFlow (so it also works inside a
+    compiled ``tf.function``, where the values never leave the graph).
     """
+    if isinstance(values, (tf.Tensor, tf.Variable)):
+        return _tensor_spread(values)
     finite = finite_values(values)
     if finite.size == 0:
         return float("nan")
@@ -83,6 +89,20 @@ def _std(values, chunk=1 << 20):
     squares = sum(np.square(values[start : start + chunk] - mean, dtype=np.float64).sum()
                   for start in range(0, values.size, chunk))
     return math.sqrt(squares / values.size)
+
+
+def _tensor_spread(values):
+    """:func:`spread` computed by TensorFlow: the same definition, in float64."""
+    values = tf.reshape(tf.cast(values, tf.float64), [-1])
+    finite = tf.math.is_finite(values)
+    count = tf.reduce_sum(tf.cast(finite, tf.float64))
+    values = tf.where(finite, values, tf.zeros_like(values))
+    mean = tf.reduce_sum(values) / count
+    squares = tf.reduce_sum(tf.where(finite, tf.square(values - mean), tf.zeros_like(values)))
+    smallest = tf.reduce_min(tf.where(finite, values, tf.constant(float("inf"), tf.float64)))
+    largest = tf.reduce_max(tf.where(finite, values, tf.constant(float("-inf"), tf.float64)))
+    std = tf.where(smallest == largest, tf.constant(0.0, tf.float64), tf.sqrt(squares / count))
+    return tf.where(count > 0, std, tf.constant(float("nan"), tf.float64))
 
 
 def activation_stats(outputs):

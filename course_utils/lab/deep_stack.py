@@ -101,8 +101,8 @@ def stack_spreads(weights, inputs, activation="relu", seed=0):
 # the post's experiments (the table in course_utils.lab.experiments), plus Xavier on ReLU layers
 # (Keras's default for Dense and Conv2D) and PyTorch's default for Linear and Conv2d.
 DEPTH_SCHEMES = {
-    "normal": ("N(0, 1)", *EXPERIMENTS["large"].layers["layer1"]),
-    "small": ("N(0, 1) x 0.01", *EXPERIMENTS["small"].layers["layer1"]),
+    "normal": (EXPERIMENTS["large"].label, *EXPERIMENTS["large"].layers["layer1"]),
+    "small": (EXPERIMENTS["small"].label, *EXPERIMENTS["small"].layers["layer1"]),
     "xavier": ("Xavier / Glorot", *EXPERIMENTS["proper"].layers["layer5"]),
     "he": ("He", *EXPERIMENTS["proper"].layers["layer1"]),
     "torch_default": ("PyTorch default", "torch_default", 1.0),

@@ -25,21 +25,21 @@ import tensorflow as tf
 
 from ..core.arguments import valid_choice, valid_data
 from ..core.network import CONV_LAYERS, WEIGHT_SHAPES, cost_outputs_and_gradients
+from ..core.stats import spread
 
 UNITS = ("channel", "neuron")
 
 
 def update_ratio(learning_rate, gradient, weights):
-    """``learning_rate * std(gradient) / std(weights)`` as a scalar tensor.
+    """``learning_rate * std(gradient) / std(weights)`` as a float64 scalar tensor.
 
     How far one step of plain gradient descent moves a tensor, against the tensor's own spread
-    (inf where the weights are constant). Takes tensors or NumPy arrays, inside a compiled
-    function or not.
+    (inf where the weights are constant). Both spreads are :func:`course_utils.core.stats.spread`.
+    Takes tensors or NumPy arrays, inside a compiled function or not.
     """
-    gradient_std = tf.math.reduce_std(gradient)
-    dtype = gradient_std.dtype
-    return (tf.cast(learning_rate, dtype) * gradient_std
-            / tf.cast(tf.math.reduce_std(weights), dtype))
+    gradient_spread = spread(tf.convert_to_tensor(gradient))
+    weight_spread = spread(tf.convert_to_tensor(weights))
+    return tf.cast(learning_rate, tf.float64) * gradient_spread / weight_spread
 
 
 def dead_fraction(values, unit="channel"):
@@ -82,8 +82,8 @@ def gradient_report(network, images, labels, learning_rate):
     for layer, gradient in weight_gradients(network, images, labels).items():
         weights = network.weights[layer]
         report[layer] = {
-            "gradient_std": float(tf.math.reduce_std(gradient)),
-            "weight_std": float(tf.math.reduce_std(weights)),
+            "gradient_std": spread(gradient.numpy()),
+            "weight_std": spread(weights.numpy()),
             "update_ratio": float(update_ratio(learning_rate, gradient, weights)),
         }
     return report

@@ -29,6 +29,7 @@ class Experiment:
     """
 
     key: str
+    label: str  # the short name every notebook, legend and table uses
     title: str
     recipe: str
     schemes: tuple
@@ -60,6 +61,7 @@ class Experiment:
 EXPERIMENTS = {
     "large": Experiment(
         key="large",
+        label="N(0, 1)",
         title="large weights, N(0, 1)",
         recipe="tf.random.normal(shape) for all five weight tensors",
         schemes=(("normal", 1.0),) * 5,
@@ -69,6 +71,7 @@ EXPERIMENTS = {
     ),
     "small": Experiment(
         key="small",
+        label="N(0, 1) x 0.01",
         title="small weights, N(0, 1) x 0.01",
         recipe="tf.random.normal(shape) * 0.01 for all five weight tensors",
         schemes=(("normal", 0.01),) * 5,
@@ -78,6 +81,7 @@ EXPERIMENTS = {
     ),
     "proper": Experiment(
         key="proper",
+        label="He + Xavier",
         title="He (conv) + Xavier (fully connected)",
         recipe="HeNormal for layer1..layer4, GlorotUniform for layer5",
         schemes=(("he", 1.0),) * 4 + (("xavier", 1.0),),

@@ -247,7 +247,7 @@ def _row_builders(keys, seed):
     keys = tuple(keys)
     if not keys:
         raise ValueError("keys must name at least one experiment")
-    return {key: (get_experiment(key).title,
+    return {key: (get_experiment(key).label,
                   lambda key=key: EXPERIMENTS[key].create_network(seed)) for key in keys}
 
 

@@ -4,13 +4,14 @@ What a practitioner watches between initialization and the end of training (CS23
 Karpathy's "makemore part 3"): at every recorded step, on the batch the network is about to
 train on,
 
-- ``activation_std``: the std of each conv layer's pre-activation ``layerN_conv`` (with
-  BatchNorm, of ``layerN_bn``, what the ReLU sees);
+- ``activation_std``: the spread (:func:`course_utils.core.stats.spread`, the std of the finite
+  values) of each conv layer's pre-activation ``layerN_conv`` (with BatchNorm, of ``layerN_bn``,
+  what the ReLU sees);
 - ``dead``: the fraction of each conv layer's channels that are ``<= 0`` at every position of
   every image of the batch (:func:`course_utils.lab.diagnostics.dead_fraction`, ``"channel"``);
 - ``overconfident``: the fraction of the batch's images whose softmax gives one class more than
   :data:`OVERCONFIDENT_PROBABILITY` (the over-confidence of the post's large weights);
-- ``gradient_std``: the std of the cost's gradient for each weight tensor layer1..layer5;
+- ``gradient_std``: the spread of the cost's gradient for each weight tensor layer1..layer5;
 - ``update_ratio``: :func:`course_utils.lab.diagnostics.update_ratio` per weight tensor,
   ``learning_rate * std(gradient) / std(weights)``: how far one step of plain gradient descent
   moves a tensor, measured against the spread of the tensor itself. CS231n's rule of thumb:
@@ -42,7 +43,7 @@ from ..core.network import (
     cost_outputs_and_gradients,
     relu_inputs,
 )
-from ..core.stats import even_subsample
+from ..core.stats import even_subsample, spread
 from ..core.training import batch_offset
 from .diagnostics import dead_fraction, update_ratio
 
@@ -134,10 +135,10 @@ def _measure(parameters, images, labels, learning_rate, activation, keep_gradien
     seen = relu_inputs(outputs).values()  # what each ReLU receives
     values = {
         "cost": cost,
-        "gradient_std": tf.stack([tf.math.reduce_std(gradient) for gradient in gradients]),
+        "gradient_std": tf.stack([spread(gradient) for gradient in gradients]),
         "update_ratio": tf.stack([update_ratio(learning_rate, gradient, variable)
                                   for gradient, variable in zip(gradients, weights)]),
-        "activation_std": tf.stack([tf.math.reduce_std(value) for value in seen]),
+        "activation_std": tf.stack([spread(value) for value in seen]),
         "dead": tf.stack([dead_fraction(value, "channel") for value in seen]),
         "overconfident": tf.reduce_mean(tf.cast(
             tf.reduce_max(outputs["predictions"], axis=1) > OVERCONFIDENT_PROBABILITY, tf.float32)),
