@@ -152,7 +152,7 @@ def measure_training(steps, repeats, time_matmul):
     network = EXPERIMENTS["proper"].create_network(SEED)
     model = build_keras_model(network)
     batch = data.test_images[:BATCH_SIZE]
-    mismatch = float(np.max(np.abs(model.predict(batch, verbose=0) - network.logits(batch))))
+    mismatch = float(np.max(np.abs(model(batch, training=False).numpy() - network.logits(batch))))
 
     steps_per_epoch = len(data.train_labels) // BATCH_SIZE
     epochs = max(1, round(steps / steps_per_epoch))

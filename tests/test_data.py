@@ -191,7 +191,8 @@ def test_reading_the_subset_peaks_far_below_mlxtends_reader():
 
 def test_class_id_10_is_refused_and_9_accepted(tmp_path):
     labels = np.full(200, 9, np.uint8)
-    assert load_mnist("full", path=write_mnist_npz(tmp_path / "nine.npz", y_test=labels))
+    data = load_mnist("full", path=write_mnist_npz(tmp_path / "nine.npz", y_test=labels))
+    assert data.test_labels.max() == 9
     labels[-1] = 10  # one past the last digit
     with pytest.raises(DataError, match="y_test must hold class ids 0..9"):
         load_mnist("full", path=write_mnist_npz(tmp_path / "ten.npz", y_test=labels))

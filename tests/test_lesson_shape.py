@@ -145,3 +145,14 @@ def test_folded_html_blocks_end_before_the_markdown_after_them(notebook):
         for block in re.findall(r"<details>.*?</details>", html, flags=re.DOTALL):
             assert "<summary>" in block and "</p>" in block, block  # the answer is markdown
         assert not re.search(r"</details>\n?\d+\. ", html), "a list item left as raw text"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda path: path.stem)
+def test_the_three_recipes_go_by_the_experiments_tables_labels(notebook):
+    """One name per recipe (``EXPERIMENTS[key].label``), in prose, code and outputs alike."""
+    from course_utils.lab.experiments import EXPERIMENTS
+
+    assert EXPERIMENTS["proper"].label == "He + Xavier"
+    text = json.dumps([cell for cell in cells(notebook)])
+    for other in ("He/Xavier", "He+Xavier", "He & Xavier", "He and Xavier init"):
+        assert other not in text, f"{notebook.name} calls He + Xavier '{other}'"

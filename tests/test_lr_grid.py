@@ -1,7 +1,4 @@
 import math
-import os
-import subprocess
-import sys
 from types import SimpleNamespace
 
 import numpy as np
@@ -27,7 +24,6 @@ def small_data(subset):
 
 
 def test_the_rates_step_half_a_decade_from_1e_minus_7_to_1():
-    assert len(HALF_DECADE_RATES) == 15
     assert HALF_DECADE_RATES[0] == 1e-7 and HALF_DECADE_RATES[-1] == 1.0
     assert 1e-3 in HALF_DECADE_RATES  # the post's rates are cells of the grid
     steps = np.diff(np.log10(HALF_DECADE_RATES))
@@ -242,38 +238,33 @@ def test_live_heat_map_is_shown_at_once_and_replaced_by_the_finished_grid(small_
     assert len(shown) == 2
 
 
-_LIVE_IN_A_NOTEBOOK = """
-import IPython.display
-import matplotlib.pyplot as plt
-from matplotlib_inline import backend_inline
-import numpy as np
+def test_live_heat_map_keeps_no_figure_alive_in_a_notebook(small_data, monkeypatch):
+    # Jupyter's inline backend, in interactive mode as in a notebook, keeps every figure pyplot
+    # makes until the cell ends; a grid cell runs for minutes and redraws every 2 s, 9 MB a
+    # picture. Here every run redraws (a clock that jumps 10 s a call): none may be kept.
+    import IPython.display
+    import matplotlib
+    import matplotlib.pyplot as plt
+    from matplotlib_inline import backend_inline
 
-from course_utils.lab.lr_grid import HALF_DECADE_RATES, LearningRateGrid, _LiveHeatMap
+    import course_utils.lab.lr_grid
 
+    class Handle:
+        def update(self, figure):
+            pass
 
-class Handle:
-    def update(self, figure):
-        pass
-
-
-IPython.display.display = lambda figure, display_id=False: Handle()
-plt.ion()  # as in a notebook
-shape = (3, 15)
-grid = LearningRateGrid(("a", "b", "c"), ("a", "b", "c"), HALF_DECADE_RATES, 30,
-                        np.ones(shape), np.full(shape, 0.5), np.full(shape, "learns", dtype=object),
-                        np.full(shape, 30), {}, {})
-heat_map = _LiveHeatMap(grid, every_s=0)
-for _ in range(5):
-    heat_map.redraw(grid)
-print(len(backend_inline.show._to_draw), len(plt.get_fignums()))
-"""
-
-
-def test_live_heat_map_keeps_no_figure_alive_in_a_notebook():
-    # Jupyter's inline backend keeps every figure pyplot makes in interactive mode until the cell
-    # ends; a grid cell runs for minutes and redraws every 2 s, 9 MB a picture
-    result = subprocess.run([sys.executable, "-c", _LIVE_IN_A_NOTEBOOK], capture_output=True,
-                            text=True, check=True, timeout=300,
-                            env={**os.environ,
-                                 "MPLBACKEND": "module://matplotlib_inline.backend_inline"})
-    assert result.stdout.split() == ["0", "0"]
+    clock = iter(range(0, 10_000, 10))
+    monkeypatch.setattr(IPython.display, "display", lambda figure, display_id=False: Handle())
+    monkeypatch.setattr(course_utils.lab.lr_grid, "time",
+                        SimpleNamespace(monotonic=lambda: float(next(clock))))
+    backend, figures = matplotlib.get_backend(), plt.get_fignums()
+    plt.switch_backend("module://matplotlib_inline.backend_inline")
+    plt.ion()
+    try:
+        run_grid(small_data, 2, keys=["proper"], rates=[1e-3, 1e-2, 1e-1], live=True,
+                 progress=False)
+        kept = len(backend_inline.show._to_draw), plt.get_fignums()
+    finally:
+        plt.ioff()
+        plt.switch_backend(backend)
+    assert kept == (0, figures)

@@ -170,9 +170,11 @@ def batch_offset(step, batch_size, num_images):
 
 
 def evaluate(network, images, labels, batch_size=DEFAULT_BATCH_SIZE, precision="float32"):
-    """Test cost and accuracy as the original computed them: the mean over batches of 100.
+    """Test cost and accuracy: the mean over batches of 100, as the series' code batched them.
 
-    Images that do not fill a last whole batch are left out, as in the original.
+    Images that do not fill a last whole batch are left out, as there. Unlike the series' scripts
+    for the N(0, 1) and x0.01 runs, which also ran their optimizer on every test batch (a
+    training step on test images), this only measures: the weights do not change.
     ``precision`` as in :func:`train` (the cost itself is always computed in float32).
     """
     compute_dtype = _compute_dtype(precision)
