@@ -27,6 +27,9 @@ DOCUMENTS = ["README.md", "MAINTAINING.md", "benchmarks/README.md"]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 README_MAX_BYTES = 10_000
 
+# The series' code, which the README credits: the one other repository a document may name.
+SERIES_REPOSITORY = ("joshvarty", "learntensorflownow")
+
 # Addresses on these hosts that name no repository: badge images and the services themselves.
 NOT_A_REPOSITORY = {
     "https://mybinder.org",
@@ -90,7 +93,8 @@ def foreign_addresses(text, repository):
     wrong = []
     for address in addresses(text):
         named = repository_of(address)
-        if named is None:
+        if named is None or (named != "no repository"
+                             and tuple(part.casefold() for part in named) == SERIES_REPOSITORY):
             continue
         if named == "no repository" or tuple(part.casefold() for part in named) != wanted:
             wrong.append(address)
@@ -231,3 +235,30 @@ def test_history_patterns_catch_what_they_should():
     for text in ["&#123;", "s#owner/repo#you/weight-init#g", "Python 3.10 to 3.13",
                  "01 / 02 / 03", "x86_64-manylinux_2_28", "## 1. Large weights"]:
         assert not any(pattern.search(text) for pattern in HISTORY.values()), text
+
+
+def test_readme_starts_where_learners_start():
+    """The routes with nothing to install come first, each notebook is a link, the post's series
+    and its code are credited, and the test command is the maintainers'."""
+    readme = (ROOT / "README.md").read_text()
+    order = [readme.index(heading) for heading in (
+        "### In your browser, nothing to install", "### On your computer", "## The notebooks",
+        "## For maintainers")]
+    assert order == sorted(order)
+    for path in NOTEBOOKS:
+        assert f"[{path.stem}](notebooks/{path.name})" in readme, path.name
+    assert "Josh Varty" in readme
+    assert "(https://github.com/JoshVarty/LearnTensorFlowNow)" in readme
+
+
+def test_citation_file_describes_this_course():
+    citation = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert citation["cff-version"] == "1.2.0" and citation["type"] == "software"
+    assert citation["version"] == pyproject["project"]["version"]
+    assert citation["license"] == pyproject["project"]["license"]
+    repository, _ = configured_repository()
+    assert not foreign_addresses(citation["repository-code"], repository)
+    assert citation["title"] and citation["authors"] and citation["message"]
+    (series,) = citation["references"]
+    assert series["repository-code"] == "https://github.com/JoshVarty/LearnTensorFlowNow"

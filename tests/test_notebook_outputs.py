@@ -1,6 +1,6 @@
 """The committed notebooks: a parameters cell for papermill, and saved outputs a reader can read.
 
-No CUDA errors (the CPU-only TensorFlow wheel does not probe for CUDA; README, "Quick start"),
+No CUDA errors (the CPU-only TensorFlow wheel does not probe for CUDA; README, "On your computer"),
 and no progress bars saved as dozens of stderr blocks (notebooks train with progress=False).
 """
 

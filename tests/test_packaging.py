@@ -164,9 +164,9 @@ def test_every_install_file_asks_for_the_same_python_and_pyproject_allows_it():
         versions["binder/requirements.txt"])
 
 
-def test_conda_environment_installs_the_course_with_its_test_tools():
+def test_conda_environment_installs_the_course_for_learners():
     environment = (ROOT / "environment.yml").read_text()
-    assert '      - -e ".[test]"\n' in environment
+    assert "      - -e .\n" in environment  # the test tools are the maintainers' extra
     assert "tensorflow" not in environment  # it comes from pyproject.toml
 
 
@@ -211,22 +211,24 @@ def test_lower_bounds_exclude_too_old_versions_and_admit_the_installed_ones():
     assert supported.contains(python) and not supported.contains("3.9")
 
 
-def readme_commands():
+def readme_commands(section):
+    """The ``pip install`` lines of one ``## `` section of the README."""
     readme = (ROOT / "README.md").read_text()
-    quick_start = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
-    return re.findall(r"^(pip install .+)$", quick_start, flags=re.MULTILINE)
+    text = readme.split(f"\n## {section}\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"^(pip install .+)$", text, flags=re.MULTILINE)
 
 
-def test_readme_quick_start_is_two_commands():
-    commands = [command for command in readme_commands() if "requirements-gpu" not in command]
-    assert len(commands) == 2
-    assert "jupyter lab notebooks/" in commands[0]
-    assert commands[1].endswith("&& pytest")
+def test_readme_gives_a_learner_one_install_and_a_maintainer_one_test_command():
+    (learner,) = [command for command in readme_commands("Start here")
+                  if "requirements-gpu" not in command]
+    assert learner == "pip install -e . && jupyter lab notebooks/"
+    (maintainer,) = readme_commands("For maintainers")
+    assert maintainer.endswith("&& pytest")
 
 
 def test_ci_runs_the_readme_test_command_in_a_new_venv():
     ci = (ROOT / ".ci" / "run").read_text()
-    test_command = next(command for command in readme_commands() if command.endswith("pytest"))
+    (test_command,) = readme_commands("For maintainers")
     assert "{ " + test_command + "; }" in ci
     assert "python3 -m venv" in ci
 
