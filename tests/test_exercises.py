@@ -1,4 +1,5 @@
 import math
+import re
 
 import numpy as np
 import pytest
@@ -132,6 +133,25 @@ def test_the_error_rate_of_guessing_gets_its_own_hint():
 def test_the_generic_hint_quotes_the_first_case():
     feedback = check_uniform_cost(lambda k: k**0.5)
     assert feedback.message.startswith("uniform_cost(10) should be 2.303, got 3.162.")
+
+
+def test_the_generic_hint_quotes_a_wrong_case_in_digits_that_differ():
+    # right for k = 10, 0.02 % off elsewhere (over the 0.01 % tolerance): the hint names a
+    # wrong case and never reads "should be 1.099, got 1.099"
+    feedback = check_uniform_cost(lambda k: math.log(k) * (1 if k == 10 else 1.0002))
+    assert not feedback.passed
+    call, want, got = re.match(r"(\S+) should be (\S+), got (\S+?)\.(?: |$)",
+                               feedback.message).groups()
+    assert call == "uniform_cost(3)" and want != got
+    assert float(want) == pytest.approx(math.log(3), rel=1e-4)
+
+
+def test_numbers_are_shown_apart():
+    from course_utils.learner.exercises.feedback import apart
+
+    assert apart(2.302585, 3.1622777) == ("2.303", "3.162")
+    assert apart(0.47140452, 0.47140001) == ("0.471405", "0.4714")
+    assert apart(1.0, 1.0) == ("1", "1")  # equal: nothing to tell apart
 
 
 def test_a_solution_stays_folded_until_clicked():

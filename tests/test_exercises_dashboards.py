@@ -17,6 +17,10 @@ RIGHT = dict(MYSTERY_CAUSES)
 def test_names_are_read_loosely():
     loose = {letter: f"  {cause.upper()} " for letter, cause in RIGHT.items()}
     assert check_dashboards(loose).passed
+    typed = {letter: cause.replace("-", "\u2013").replace(" ", "  ")
+             for letter, cause in RIGHT.items()}
+    assert any("\u2013" in name for name in typed.values())  # "pixels 0–255", as typed
+    assert check_dashboards(typed).passed
 
 
 def test_every_cause_is_shown_once_and_has_a_clue():

@@ -48,7 +48,7 @@ import numpy as np
 
 from ..core.arguments import valid_choice, valid_count
 from ..core.initializers import initial_weights, weight_variance
-from ..core.stats import saturation_fraction
+from ..core.stats import saturation_fraction, spread
 from .experiments import EXPERIMENTS
 
 _FORWARD = {"relu": lambda z: np.maximum(z, 0.0), "tanh": np.tanh}
@@ -57,8 +57,8 @@ _DERIVATIVE = {"relu": lambda z: (z > 0).astype(z.dtype), "tanh": lambda z: 1.0 
 
 @dataclass
 class StackSpreads:
-    """Per layer (index 0 is layer 1): std of pre-activations, std of their gradients, and the
-    fraction of saturated units."""
+    """Per layer (index 0 is layer 1): the spread (:func:`course_utils.core.stats.spread`) of the
+    pre-activations and of their gradients, and the fraction of saturated units."""
 
     forward_std: np.ndarray
     backward_std: np.ndarray
@@ -86,12 +86,12 @@ def stack_spreads(weights, inputs, activation="relu", seed=0):
         pre_activations.append(hidden @ matrix)
         hidden = forward(pre_activations[-1])
     gradient = np.random.default_rng(seed).standard_normal(pre_activations[-1].shape)
-    backward = [gradient.std()]
+    backward = [spread(gradient)]
     for matrix, below in zip(matrices[:0:-1], pre_activations[-2::-1]):
         gradient = (gradient @ matrix.T) * derivative(below)
-        backward.append(gradient.std())
+        backward.append(spread(gradient))
     return StackSpreads(
-        forward_std=np.array([z.std() for z in pre_activations]),
+        forward_std=np.array([spread(z) for z in pre_activations]),
         backward_std=np.array(backward[::-1]),
         saturation=np.array([saturation_fraction(z) for z in pre_activations]),
     )

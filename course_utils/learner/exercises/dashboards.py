@@ -1,7 +1,7 @@
 """Mystery training dashboards (notebook 8): name what went wrong in each run from its
 dashboard."""
 
-from .feedback import Feedback
+from .feedback import Feedback, read_name
 
 DASHBOARD_CAUSES = ("rate too high", "dead layer1", "pixels 0-255", "x0.01 everywhere",
                     "x0.01 last layer")
@@ -48,7 +48,7 @@ DASHBOARD_CONTRASTS = {  # (said, true): what tells the two apart
 
 
 def _cause_name(answer):
-    text = " ".join(str(answer).lower().replace("×", "x").split())
+    text = read_name(answer)
     return next((cause for cause in DASHBOARD_CAUSES if cause == text), None)
 
 

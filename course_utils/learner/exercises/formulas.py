@@ -5,7 +5,7 @@ names the usual mistake when the answer is wrong (log10 instead of ln, a ratio u
 from dataclasses import dataclass
 import math
 
-from .feedback import Feedback, as_number
+from .feedback import Feedback, apart, as_number
 
 RELATIVE_TOLERANCE = 1e-4  # float32 answers (NumPy, TensorFlow) pass too
 
@@ -190,9 +190,12 @@ def _matches(answers, expected):
 
 
 def _generic_hint(exercise, answers, expected):
-    args, got, want = exercise.cases[0], answers[0], expected[0]
+    first_wrong = next(index for index, (got, want) in enumerate(zip(answers, expected))
+                       if not _matches([got], [want]))
+    args = exercise.cases[first_wrong]
+    want, got = apart(expected[first_wrong], answers[first_wrong])
     call = f"{exercise.name}({', '.join(map(repr, args))})"
-    message = f"{call} should be {want:.4g}, got {got:.4g}."
+    message = f"{call} should be {want}, got {got}."
     ratios = [a / e for a, e in zip(answers, expected, strict=True)]
     if all(math.isclose(r, ratios[0], rel_tol=1e-3) for r in ratios):
         names = {math.sqrt(2): "sqrt(2)", 2.0: "2", math.sqrt(3): "sqrt(3)", 3.0: "3"}

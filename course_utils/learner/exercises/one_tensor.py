@@ -2,7 +2,7 @@
 
 import math
 
-from .feedback import Feedback, as_number
+from .feedback import Feedback, as_number, read_name
 
 ONE_TENSOR_STEPS = 30  # the check's run: steps of 100 images from the seed-0 N(0, 1) draws
 ONE_TENSOR_TARGET = 1.4  # "learns": the mean cost of the last 5 steps is below this (ln 10 = 2.30)
@@ -82,7 +82,7 @@ def _one_change(scales):
     if not isinstance(scales, dict):
         return Feedback(False, 'Pass a dict such as {"layer1": 1, "layer2": 1, "layer3": 1, '
                                f'"layer4": 1, "layer5": 1}} (got {scales!r}).')
-    scales = {"".join(str(layer).lower().split()): scale for layer, scale in scales.items()}
+    scales = {read_name(layer).replace(" ", ""): scale for layer, scale in scales.items()}
     unknown = sorted(set(scales) - set(WEIGHT_SHAPES))
     if unknown:
         return Feedback(False, f"{', '.join(map(repr, unknown))}: not a weight tensor. The five "
