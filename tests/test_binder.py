@@ -147,7 +147,8 @@ def test_post_build_installs_the_course_and_both_settings_files(tmp_path):
         assert path.read_bytes() == (BINDER / name).read_bytes(), path
     # What each file says (the browser and culling tests below check what it does).
     overrides = json.loads((BINDER / "overrides.json").read_text())
-    assert overrides == {"@jupyterlab/notebook-extension:tracker": {"kernelShutdown": True}}
+    assert overrides == {"@jupyterlab/notebook-extension:tracker": {
+        "kernelShutdown": True, "autoStartDefaultKernel": True}}
     config = json.loads((BINDER / "jupyter_server_config.json").read_text())
     assert config == {"MappingKernelManager": CULLING}
 

@@ -58,6 +58,9 @@ LAB_SETTINGS = {
     # Keep every cell in the page (no virtual scrolling), so the test sees all the prompts.
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
 }
+# Binder's own defaults (binder/overrides.json), given to the test's JupyterLab as user settings.
+BINDER_OVERRIDES = json.loads((Path(__file__).resolve().parent.parent / "binder" / "overrides.json")
+                              .read_text())
 SERVER_START_S = 90
 RUN_ALL_S = 240
 REDRAW_S = 60
@@ -96,7 +99,11 @@ def jupyterlab(tmp_path):
     """A JupyterLab server on localhost: yields its base URL and token; always stopped."""
     port, token = _free_port(), secrets.token_hex(16)
     settings = tmp_path / "lab-settings"
-    for name, values in LAB_SETTINGS.items():
+    merged = {name: dict(values) for name, values in LAB_SETTINGS.items()}
+    for plugin, values in BINDER_OVERRIDES.items():  # "@scope/package:plugin"
+        package, plugin_name = plugin.rsplit(":", 1)
+        merged.setdefault(f"{package}/{plugin_name}.jupyterlab-settings", {}).update(values)
+    for name, values in merged.items():
         (settings / name).parent.mkdir(parents=True, exist_ok=True)
         (settings / name).write_text(json.dumps(values))
     for folder in ("runtime", "workspaces", "ipython"):
@@ -267,6 +274,52 @@ def test_the_playground_renders_and_redraws_in_jupyterlab(sync_playwright, jupyt
             browser.close()
     print(f"\nscreenshot of the playground in JupyterLab: {screenshot}")
     assert screenshot.stat().st_size > 10_000
+
+
+def test_opening_a_notebook_starts_its_kernel_without_asking(sync_playwright, jupyterlab,
+                                                             tmp_path):
+    """With Binder's settings, opening a notebook lands in a running kernel: no "Select Kernel"
+    dialog, in any of three openings (each from no kernel at all). The dialog came from a race
+    (the notebook's kernel name not yet resolved when it opens) that a slow server makes likelier;
+    ``autoStartDefaultKernel`` in binder/overrides.json settles it."""
+    base, token = jupyterlab
+    notebook = "notebooks/01_large_weights.ipynb"
+    before = (REPO / notebook).read_bytes()
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright, tmp_path / "chromium-profile")
+        try:
+            for opening, path in enumerate([notebook] * 3):
+                page = browser.new_page()
+                page.goto(f"{base}/lab/tree/{path}?token={token}")
+                page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for(
+                    timeout=SERVER_START_S * 1000)
+                deadline = time.monotonic() + SERVER_START_S
+                idle = ".jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status='idle']"
+                while not page.locator(idle).count():
+                    dialog = page.locator(".jp-Dialog")
+                    assert not dialog.count(), (
+                        f"opening {opening + 1}: a dialog asked {dialog.first.inner_text()!r}")
+                    assert time.monotonic() < deadline, f"opening {opening + 1}: no kernel"
+                    page.wait_for_timeout(250)
+                page.close()
+                _shut_down_every_kernel(base, token)
+        finally:
+            browser.close()
+    assert (REPO / notebook).read_bytes() == before
+
+
+def _shut_down_every_kernel(base, token):
+    """Delete every session and kernel through the server's REST API, as if none was ever open."""
+    for kind in ("sessions", "kernels"):
+        with urllib.request.urlopen(f"{base}/api/{kind}?token={token}", timeout=10) as response:
+            for item in json.loads(response.read()):
+                request = urllib.request.Request(
+                    f"{base}/api/{kind}/{item['id']}?token={token}", method="DELETE")
+                try:
+                    urllib.request.urlopen(request, timeout=30).close()
+                except urllib.error.HTTPError as error:
+                    if error.code != 404:  # a session's kernel goes with it
+                        raise
 
 
 def _wait_for_idle_kernel(page):

@@ -78,3 +78,14 @@ def test_clear_errors():
     with pytest.raises(ValueError, match="must be a number"):
         reveal("number", "ten")
     reveal("pick", "a")  # the refused answers changed nothing: the question still stands
+
+
+def test_a_question_can_ask_for_a_closer_guess(capsys):
+    # "always answer 7": 10 % is the answer, and 5 % or 20 % is the misconception itself
+    ask("always_seven", "?", close_factor=1.2)
+    for guess, feedback in ((11, "Close: within a factor of 1.2."), (20, "2 times too high."),
+                            (5, "2 times too low.")):
+        record_guess("always_seven", guess)
+        assert shown(capsys, "always_seven", 10.0).endswith(feedback), guess
+    with pytest.raises(ValueError, match="close_factor must be a number > 1"):
+        ask("bad_factor", "?", close_factor=1)

@@ -19,15 +19,18 @@ from ..core.arguments import valid_choice
 
 _questions = {}  # key -> the choices of that question (None: a number)
 _guesses = {}  # key -> the learner's guess: one of the choices, or a float
+_close_factors = {}  # key -> how near a number guess must be to count as close
 
-CLOSE_FACTOR = 2.0  # a number guess within this factor of the answer counts as close
+CLOSE_FACTOR = 2.0  # by default a number guess within this factor of the answer is close
 
 
-def ask(key, question, choices=None):
+def ask(key, question, choices=None, close_factor=CLOSE_FACTOR):
     """Show ``question`` with a control that records the learner's guess under ``key``.
 
     With ``choices`` (a list of strings) the learner picks one; without, they type a number
-    (``1e4`` works). Returns the widget. Asking again under the same key forgets the old guess.
+    (``1e4`` works). ``close_factor``: a number guess within this factor of the answer is called
+    close; make it smaller where a guess a factor of 2 off is the very misconception the question
+    tests. Returns the widget. Asking again under the same key forgets the old guess.
     """
     import ipywidgets as widgets
 
@@ -35,7 +38,10 @@ def ask(key, question, choices=None):
         choices = [str(choice) for choice in choices]
         if len(choices) < 2 or len(set(choices)) != len(choices):
             raise ValueError(f"choices must be at least two different strings, got {choices!r}")
+    if not close_factor > 1:
+        raise ValueError(f"close_factor must be a number > 1, got {close_factor!r}")
     _questions[key] = choices
+    _close_factors[key] = float(close_factor)
     _guesses.pop(key, None)
     status = widgets.Label("No guess yet.")
 
@@ -101,7 +107,7 @@ def reveal(key, answer, measured=None):
         guess = _guesses[key]
         feedback = f"Your guess: {_format(guess)}. " + (
             _choice_feedback(guess, answer) if choices is not None
-            else _number_feedback(guess, answer))
+            else _number_feedback(guess, answer, _close_factors[key]))
     print(feedback)
 
 
@@ -115,15 +121,15 @@ def _choice_feedback(guess, answer):
     return "Right." if guess == answer else f"Not this time: the answer is {answer}."
 
 
-def _number_feedback(guess, answer):
+def _number_feedback(guess, answer, close_factor):
     if guess == answer:
         return "Exactly right."
     if guess == 0 or answer == 0 or (guess > 0) != (answer > 0):
         return "Off: look at the sign and the size of the measured value."
     ratio = guess / answer
     factor = max(ratio, 1 / ratio)
-    if factor <= CLOSE_FACTOR:
-        return f"Close: within a factor of {CLOSE_FACTOR:g}."
+    if factor <= close_factor:
+        return f"Close: within a factor of {close_factor:g}."
     size = "too high" if ratio > 1 else "too low"
     if factor < 30:
         return f"{factor:.2g} times {size}."
