@@ -180,3 +180,9 @@ def test_the_default_seed_is_0():
     default, zero = depth_sweep("he", depth=3, width=16), depth_sweep("he", depth=3, width=16,
                                                                       seed=0)
     np.testing.assert_array_equal(default.measured_std, zero.measured_std)
+
+
+def test_growth_is_the_last_layers_spread_over_the_first():
+    sweep = depth_sweep("xavier", depth=5, width=64, batch_size=64)
+    assert sweep.growth == pytest.approx(sweep.measured_std[-1] / sweep.measured_std[0])
+    assert sweep.growth != pytest.approx(sweep.measured_std[-1])

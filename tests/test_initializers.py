@@ -239,3 +239,12 @@ def test_torch_default_has_variance_one_third_over_fan_in(layer):
     assert np.abs(weights).max() <= math.sqrt(1 / fan_in)
     assert weights.var() == pytest.approx(1 / (3 * fan_in), rel=0.1)
     np.testing.assert_array_equal(weights, initial_weights("torch_default", shape, seed=3).numpy())
+
+
+def test_the_extra_schemes_draw_for_a_layer_too():
+    # PyTorch's default is not a recipe of the post, but notebook 6 draws it layer by layer
+    shapes = list(WEIGHT_SHAPES.values())
+    weights = layer_weights("torch_default", shapes, 1, seed=0).numpy()
+    assert weights.shape == shapes[1]
+    assert weights.std() == pytest.approx(expected_stddev("torch_default", shapes[1], 1.0),
+                                          rel=0.05)

@@ -136,3 +136,10 @@ def test_dashboard_panels_keep_their_shape(train_set):
     assert 1.0 < width / height < 1.5  # each panel a little wider than tall
     assert three.axes[0].get_legend() is not None  # the diverged run's step is named
     plt.close("all")
+
+
+def test_a_batch_of_one_image_can_be_recorded(train_set):
+    images, labels = train_set
+    recorder = Recorder(EXPERIMENTS["proper"].create_network(0), images[:5], labels[:5], 1e-3,
+                        batch_size=1)
+    assert recorder.steps == [0] and np.isfinite(recorder.records[0]["cost"])

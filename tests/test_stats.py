@@ -194,3 +194,10 @@ def test_spread_of_a_tensor_is_the_same_measure_computed_by_tensorflow(compiled)
         assert float(result) == pytest.approx(spread(array), rel=1e-9)
     assert float(measure(tf.fill([7, 3], 0.1))) == 0.0
     assert np.isnan(float(measure(tf.constant([np.nan, np.inf]))))
+
+
+def test_each_percentile_field_is_numpys_percentile_of_that_rank():
+    values = np.linspace(0.0, 1.0, 1001)
+    summary = summarize(values)
+    for rank in (1, 5, 25, 50, 75, 95, 99):
+        assert summary[f"p{rank}"] == pytest.approx(np.percentile(values, rank)), rank

@@ -16,6 +16,7 @@ from course_utils.core.stats import std_ratio
 from course_utils.lab.experiments import EXPERIMENTS
 from course_utils.views.playground import PRESETS, Playground
 from course_utils.views.playground import view as view_module
+from course_utils.views.playground.view import SCALE_RANGE
 
 
 @pytest.fixture(scope="module")
@@ -284,3 +285,10 @@ def test_the_training_curves_fill_their_picture():
         assert box.height > 0.6 and box.width > 0.4
         label = ax.xaxis.label.get_window_extent(renderer)
         assert label.y0 >= 0  # the step label stays inside the picture
+
+
+def test_the_sliders_own_ends_are_accepted(shared):
+    shared.apply_preset("proper")
+    for scale in SCALE_RANGE:
+        assert shared.set_layer("layer2", scale=scale), scale
+    shared.apply_preset("proper")
