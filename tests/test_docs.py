@@ -262,3 +262,14 @@ def test_citation_file_describes_this_course():
     assert citation["title"] and citation["authors"] and citation["message"]
     (series,) = citation["references"]
     assert series["repository-code"] == "https://github.com/JoshVarty/LearnTensorFlowNow"
+
+
+def test_the_mutation_table_is_printed_from_the_committed_sample():
+    """benchmarks/README.md's mutation table is `mutation.py --table` of the committed JSON."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("mutation", ROOT / "benchmarks/mutation.py")
+    mutation = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mutation)
+    sample = json.loads((ROOT / "benchmarks/mutation-sample.json").read_text())
+    assert mutation.table(sample) in (ROOT / "benchmarks/README.md").read_text()
