@@ -1,8 +1,14 @@
-"""``python -m course_utils reproduce``: the post's three experiments, headless.
+"""The course's command line.
 
-Prints a table of test cost and accuracy beside the post's, saves the figures, and writes a JSON
-record of every run (history and per-layer statistics). Bad arguments end in a one-line error and
-exit status 2; missing data in a one-line error and exit status 1.
+``python -m course_utils reproduce``: the post's three experiments, headless. Prints a table of
+test cost and accuracy beside the post's, saves the figures, and writes a JSON record of every
+run (history and per-layer statistics).
+
+``python -m course_utils sweep NAME ...``: re-runs the seed sweeps that notebooks 6 to 8 load
+(:mod:`course_utils.lab.sweeps`) and saves them where the notebooks find them.
+
+Bad arguments end in a one-line error and exit status 2; missing data in a one-line error and
+exit status 1.
 """
 
 import argparse
@@ -18,6 +24,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.command == "reproduce":
         return reproduce(args, parser)
+    if args.command == "sweep":
+        return sweep(args)
     parser.print_help()
     return 2
 
@@ -27,6 +35,7 @@ def _parser():
     from .core.data import DATASETS
     from .core.training import PRECISIONS
     from .lab.experiments import EXPERIMENTS
+    from .lab.sweeps import DATA_DIR, SEEDS, SWEEPS
 
     parser = argparse.ArgumentParser(
         prog="python -m course_utils",
@@ -63,6 +72,19 @@ def _parser():
                        help="run --precision bfloat16 even where this CPU has no bfloat16 "
                        "instructions (emulated: usually slower than float32)")
     repro.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    sweeps = commands.add_parser(
+        "sweep",
+        help="re-run the seed sweeps behind notebooks 6 to 8's comparisons",
+        description="Train each recipe of a sweep at each of its learning rates from several "
+        "seeds and save the results as JSON, where the notebooks load them.",
+    )
+    sweeps.add_argument("names", nargs="+", choices=tuple(SWEEPS), metavar="NAME",
+                        help=f"which sweeps: {', '.join(SWEEPS)}")
+    sweeps.add_argument("--seeds", nargs="+", type=_non_negative_int, default=list(SEEDS),
+                        help=f"seeds (default {' '.join(map(str, SEEDS))})")
+    sweeps.add_argument("--out", type=Path, default=DATA_DIR,
+                        help="folder for NAME.json (default: where the notebooks load them)")
+    sweeps.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     return parser
 
 
@@ -165,6 +187,22 @@ def reproduce(args, parser):
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(record, indent=2))
         print(f"json: {args.json}")
+    return 0
+
+
+def sweep(args):
+    from .core.training import set_seed
+    from .lab.sweeps import run_sweep
+
+    set_seed(args.seeds[0])  # before TensorFlow's first op: one op at a time (BatchNorm runs)
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name in args.names:
+        print(f"sweep '{name}', seeds {args.seeds} ...", file=sys.stderr, flush=True)
+        result = run_sweep(name, seeds=args.seeds, progress=not args.no_progress)
+        path = args.out / f"{name}.json"
+        result.save(path)
+        print(result.summary())
+        print(f"json: {path}\n", flush=True)
     return 0
 
 

@@ -8,19 +8,22 @@ def test_a_choice_is_recorded_by_the_widget_and_compared(capsys):
     buttons = box.children[1]
     buttons.value = "about 2.3"  # what a click does
     assert "recorded" in box.children[2].value
-    assert reveal("cost", "over 10,000", measured="1.5e+04") is None  # prints, shows once
+    why = "logits of +-2000: a sure wrong answer costs its logit gap"
+    assert reveal("cost", "over 10,000", measured="1.5e+04", why=why) is None  # prints once
     assert capsys.readouterr().out == ("Measured: over 10,000 (1.5e+04)\n"
                                        "Your guess: about 2.3. Not this time: the answer is "
-                                       "over 10,000.\n")
+                                       "over 10,000.\n"
+                                       f"Why: {why}\n")
     buttons.value = "over 10,000"
     assert shown(capsys, "cost", "over 10,000").endswith("Right.")
 
 
 def shown(capsys, key, answer):
-    """The feedback line reveal prints."""
+    """The feedback line reveal prints (before the why of a choice)."""
     capsys.readouterr()
-    reveal(key, answer)
-    return capsys.readouterr().out.splitlines()[-1]
+    reveal(key, answer, why="the measurement says so")
+    lines = capsys.readouterr().out.splitlines()
+    return lines[-2] if lines[-1].startswith("Why: ") else lines[-1]
 
 
 def test_a_number_typed_in_the_box_is_parsed(capsys):
@@ -49,10 +52,20 @@ def test_number_feedback_says_how_far_off(guess, answer, feedback, capsys):
 def test_without_a_guess_the_answer_is_still_shown(capsys):
     # nbval and papermill run without anyone clicking: the measurement must still be printed
     ask("plain", "?", choices=["a", "b"])
-    reveal("plain", "b")
-    measured, feedback = capsys.readouterr().out.splitlines()
+    reveal("plain", "b", why="b is what the run shows")
+    measured, feedback, why = capsys.readouterr().out.splitlines()
     assert measured == "Measured: b"
     assert "no guess" in feedback
+    assert why == "Why: b is what the run shows"
+
+
+def test_a_choice_needs_a_why_and_a_number_prints_none(capsys):
+    ask("choice", "?", choices=["a", "b"])
+    with pytest.raises(ValueError, match="needs why="):
+        reveal("choice", "a")
+    ask("number", "?")
+    reveal("number", 3.0)
+    assert "Why" not in capsys.readouterr().out
 
 
 def test_asking_again_forgets_the_old_guess(capsys):
@@ -69,7 +82,7 @@ def test_clear_errors():
         ask("bad", "?", choices=["same", "same"])
     ask("pick", "?", choices=["a", "b"])
     with pytest.raises(ValueError, match="choose one of"):
-        reveal("pick", "c")
+        reveal("pick", "c", why="-")
     with pytest.raises(ValueError, match="choose one of"):
         record_guess("pick", "c")
     ask("number", "?")
@@ -77,7 +90,7 @@ def test_clear_errors():
         record_guess("number", "ten")
     with pytest.raises(ValueError, match="must be a number"):
         reveal("number", "ten")
-    reveal("pick", "a")  # the refused answers changed nothing: the question still stands
+    reveal("pick", "a", why="-")  # the refused answers changed nothing: the question still stands
 
 
 def test_a_question_can_ask_for_a_closer_guess(capsys):

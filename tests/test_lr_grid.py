@@ -1,6 +1,7 @@
 import math
 from types import SimpleNamespace
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
@@ -40,7 +41,9 @@ def test_the_rates_step_half_a_decade_from_1e_minus_7_to_1():
     (False, 2.19, 0.199, "at chance"),
     (False, 2.19, 0.2, "learns little"),
     (False, 0.9, 0.5, "learns"),
-    (False, 5e4, 0.62, "learns"),  # a huge cost does not stop accuracy from counting
+    (False, 5e4, 0.62, "overconfident"),  # N(0, 1) at 1e-5: accurate, but a huge cost
+    (False, 2.31, 0.25, "overconfident"),  # just above ln 10 is worse than a uniform guess
+    (False, 2.29, 0.25, "learns little"),
     (False, 1.9, 0.49, "learns little"),
 ])
 def test_outcome_rules(diverged, cost, accuracy, outcome):
@@ -78,6 +81,10 @@ def test_a_run_stuck_at_ln_10_stops_early_with_the_same_outcome(small_data):
     full = run_grid(small_data, 30, keys=["small"], rates=[1e-7], stop_stuck_after=None)
     assert early.stopped_at[0, 0] == 20 and full.stopped_at[0, 0] == 30
     assert early.outcome[0, 0] == full.outcome[0, 0] == "stuck at ln 10"
+    # the titles say where the stuck run stopped, and a run to the end needs no such note
+    assert "after 30 steps (stuck runs stopped at step 20)" in plot_grid(early).axes[0].get_title()
+    assert plot_grid(full).axes[0].get_title().startswith("Test accuracy after 30 steps (grey")
+    plt.close("all")
     # the rule read a cost after training had started, not only the one before the first step
     assert early.histories["small", 1e-7].steps == [0, 10]
 

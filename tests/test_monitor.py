@@ -1,3 +1,5 @@
+import math
+
 import numpy as np
 import pytest
 
@@ -143,3 +145,15 @@ def test_a_batch_of_one_image_can_be_recorded(train_set):
     recorder = Recorder(EXPERIMENTS["proper"].create_network(0), images[:5], labels[:5], 1e-3,
                         batch_size=1)
     assert recorder.steps == [0] and np.isfinite(recorder.records[0]["cost"])
+
+
+def test_a_diverged_network_is_not_called_confident(train_set):
+    # N(0, 1) at rate 1 overflows within a few steps: its predictions are NaN, not "0 % sure"
+    images, labels = train_set
+    network = EXPERIMENTS["large"].create_network(0)
+    recorder = Recorder(network, images, labels, 1.0)
+    history = train(network, images, labels, 1.0, 8, record_every=1, progress=False,
+                    callback=recorder)
+    assert history.diverged_at is not None
+    assert recorder.records[0]["overconfident"] > 0.9
+    assert math.isnan(recorder.records[-1]["overconfident"])

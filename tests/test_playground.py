@@ -1,15 +1,21 @@
-"""The playground's state, driven without any widget."""
+"""The playground's state, driven without any widget; and the still picture of it."""
+
+import hashlib
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from course_utils.core.initializers import layer_weights
+from course_utils.core.initializers import SCHEME_LABELS, layer_weights
 from course_utils.core.network import OUTPUT_NAMES, WEIGHT_SHAPES, ConvNet
-from course_utils.core.stats import activation_stats, std_ratio
+from course_utils.core.stats import activation_stats, format_number, std_ratio
 from course_utils.core.training import train
 from course_utils.lab.experiments import EXPERIMENTS, run_experiment
 from course_utils.views.playground import LAYERS, PlaygroundState
+
+PICTURE = Path(__file__).resolve().parents[1] / "notebooks" / "images" / "playground.png"
 
 
 @pytest.fixture(scope="module")
@@ -231,3 +237,20 @@ def test_training_shows_no_progress_bar_of_its_own(state, capfd):
     capfd.readouterr()
     state.train(3, 1e-3)
     assert "3/3" not in capfd.readouterr().err  # the playground shows its own progress
+
+
+def test_the_playground_picture_shows_the_preset_notebook_5_opens_with(subset):
+    """notebooks/images/playground.png and its sidecar playground.json, which
+    benchmarks/playground_picture.py makes together: the sidecar describes this very png, and
+    what it read from the page (verdict, std of each histogram, scheme and scale of each layer)
+    is what notebook 5's playground shows now, as the widget rounds it."""
+    shown = json.loads(PICTURE.with_suffix(".json").read_text())
+    assert shown["png_sha256"] == hashlib.sha256(PICTURE.read_bytes()).hexdigest(), (
+        "the png and its sidecar come from different runs: python benchmarks/playground_picture.py")
+    state = PlaygroundState(data=subset, seed=0, batch_size=32, preset="proper")  # notebook 5's
+    assert shown["verdict"] == f"verdict: {state.verdict()}"
+    assert shown["std"] == {name: format_number(layer["std"])
+                            for name, layer in state.conv_values().items()}
+    assert {layer: (shown["layers"][layer]["scheme"], float(shown["layers"][layer]["scale"]))
+            for layer in shown["layers"]} == {
+        layer: (SCHEME_LABELS[scheme], scale) for layer, (scheme, scale) in state.layers.items()}

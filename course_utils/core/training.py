@@ -108,7 +108,8 @@ def train(
     a run continued with ``start_step`` takes the same batches as one long run).
     ``progress`` shows a progress bar (:func:`progress_bar`; ``False`` for none). A run whose
     cost turns inf or NaN stops at that step; the history keeps what was recorded up to it
-    (that step's cost too, if it was a recorded step).
+    (that step's cost too, if it was a recorded step) and says why in ``history.message``,
+    which is also printed when ``progress`` is on.
     ``callback(step, history)``, if given, is called at every recorded step (multiples of
     ``record_every``) and at the end, with the number of the next step to run; if it returns
     True, training stops there.
@@ -142,7 +143,8 @@ def train(
                 f"(learning rate {learning_rate:g} is too large for these weights); "
                 "the history holds what was recorded up to it"
             )
-            print(history.message, file=sys.stderr)
+            if progress:  # a run without a bar (a grid's cell, a callback's) stays quiet
+                print(history.message, file=sys.stderr)
             break
         step += chunk
         bar.update(chunk)

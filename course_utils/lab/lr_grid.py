@@ -14,8 +14,10 @@ Each cell ends in one of these outcomes, decided by rules that hold on any CPU:
 - ``stuck at ln 10``: the test cost equals ln 10 to four decimals (uniform predictions);
 - ``at chance``: test accuracy below :data:`CHANCE_ACCURACY`, twice the 10 % of a guess, whatever
   the cost (the run did not learn: a few images either way cannot lift it to 20 %);
-- ``learns``: test accuracy of at least :data:`LEARNS_ACCURACY`;
-- ``learns little``: in between (from 20 % up to 50 %);
+- ``overconfident``: better than chance, yet a test cost above ln 10, the cost of a uniform
+  guess: its wrong answers are so sure that it scores worse than knowing nothing;
+- ``learns``: test accuracy of at least :data:`LEARNS_ACCURACY`, at a test cost below ln 10;
+- ``learns little``: in between (from 20 % up to 50 %, a test cost below ln 10);
 - ``not run``: left out by ``skip_below_window`` (see :func:`run_grid`).
 
 The thresholds are wide on purpose: a run near chance scores 6 to 13 % on 500 test images, so
@@ -42,7 +44,8 @@ LN_10 = math.log(10)  # the cost of uniform predictions over ten digits
 HALF_DECADE_RATES = tuple(float(f"{10 ** (exponent / 2):.2g}") for exponent in range(-14, 1))
 LEARNS_ACCURACY = 0.5  # test accuracy from which a run "learns"
 CHANCE_ACCURACY = 0.2  # below it a run is "at chance": twice a guess's 10 %
-OUTCOMES = ("learns", "learns little", "at chance", "stuck at ln 10", "diverged", "not run")
+OUTCOMES = ("learns", "learns little", "overconfident", "at chance", "stuck at ln 10", "diverged",
+            "not run")
 
 
 @dataclass
@@ -97,6 +100,8 @@ def outcome_of(diverged, test_cost, test_accuracy):
         return "stuck at ln 10"
     if test_accuracy < CHANCE_ACCURACY:
         return "at chance"
+    if test_cost > LN_10:
+        return "overconfident"
     if test_accuracy >= LEARNS_ACCURACY:
         return "learns"
     return "learns little"
@@ -285,9 +290,12 @@ def plot_grid(grid, title=None):
         ax.set_xlabel("learning rate (half-decade steps)")
         fig.colorbar(image, ax=ax, label=label)
     grey = "grey: diverged" + (", -: not run" if not_run.any() else "")
-    accuracy_ax.set_title(f"Test accuracy after {grid.steps} steps ({grey})", fontsize=10)
-    cost_ax.set_title(f"Test cost after {grid.steps} steps (colour: log10 of the cost)",
-                      fontsize=10)
+    tested = ~diverged & ~not_run
+    early = sorted({int(step) for step in grid.stopped_at[tested] if step < grid.steps})
+    ran = f"after {grid.steps} steps" + (
+        f" (stuck runs stopped at step {', '.join(map(str, early))})" if early else "")
+    accuracy_ax.set_title(f"Test accuracy {ran} ({grey})", fontsize=10)
+    cost_ax.set_title(f"Test cost {ran} (colour: log10 of the cost)", fontsize=10)
     if title:
         fig.suptitle(title, fontsize=11)
     return fig

@@ -10,7 +10,8 @@ train on,
 - ``dead``: the fraction of each conv layer's channels that are ``<= 0`` at every position of
   every image of the batch (:func:`course_utils.lab.diagnostics.dead_fraction`, ``"channel"``);
 - ``overconfident``: the fraction of the batch's images whose softmax gives one class more than
-  :data:`OVERCONFIDENT_PROBABILITY` (the over-confidence of the post's large weights);
+  :data:`OVERCONFIDENT_PROBABILITY` (the over-confidence of the post's large weights); NaN
+  once a prediction is inf or NaN;
 - ``gradient_std``: the spread of the cost's gradient for each weight tensor layer1..layer5;
 - ``update_ratio``: :func:`course_utils.lab.diagnostics.update_ratio` per weight tensor,
   ``learning_rate * std(gradient) / std(weights)``: how far one step of plain gradient descent
@@ -140,13 +141,21 @@ def _measure(parameters, images, labels, learning_rate, activation, keep_gradien
                                   for gradient, variable in zip(gradients, weights)]),
         "activation_std": tf.stack([spread(value) for value in seen]),
         "dead": tf.stack([dead_fraction(value, "channel") for value in seen]),
-        "overconfident": tf.reduce_mean(tf.cast(
-            tf.reduce_max(outputs["predictions"], axis=1) > OVERCONFIDENT_PROBABILITY, tf.float32)),
+        "overconfident": _overconfident(outputs["predictions"]),
     }
     if keep_gradients:
         for layer, gradient in zip(WEIGHT_SHAPES, gradients):
             values[f"gradient_{layer}"] = gradient
     return values
+
+
+def _overconfident(predictions):
+    """The share of images given over OVERCONFIDENT_PROBABILITY on one class; NaN once any
+    prediction is inf or NaN (a diverged network predicts nothing)."""
+    share = tf.reduce_mean(tf.cast(
+        tf.reduce_max(predictions, axis=1) > OVERCONFIDENT_PROBABILITY, tf.float32))
+    finite = tf.reduce_all(tf.math.is_finite(predictions))
+    return tf.where(finite, share, tf.constant(float("nan")))
 
 
 def plot_dashboard(recorders, field="update_ratio", title=None, axes=None, reference=1e-3,

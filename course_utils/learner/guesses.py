@@ -5,12 +5,14 @@ A prediction has two halves, in this order in the notebook::
     ask("first_cost", "What will the first training cost be?",
         choices=["about 2.3", "about 100", "over 10,000"])
     ...                                   # the cells that measure
-    reveal("first_cost", "over 10,000", measured=f"{cost:.3g}")
+    reveal("first_cost", "over 10,000", measured=f"{cost:.3g}",
+           why=f"the logits spread over +-{gap:.0f}, and a wrong sure answer costs its gap")
 
 ``ask`` shows a small control (buttons for a choice, a text box for a number) and keeps what
 the learner picks. ``reveal`` prints the measured answer beside the guess, with one line of
-feedback. Without a guess (a notebook run from the command line, nbval, papermill) it prints
-the answer alone, so the measurement never depends on the widget.
+feedback and, for a choice, why the answer is right. Without a guess (a notebook run from the
+command line, nbval, papermill) it prints the answer alone, so the measurement never depends on
+the widget.
 """
 
 import math
@@ -85,12 +87,13 @@ def record_guess(key, guess):
     _guesses[key] = guess
 
 
-def reveal(key, answer, measured=None):
+def reveal(key, answer, measured=None, why=None):
     """Print the answer to question ``key`` beside the learner's guess, with one line of feedback.
 
     ``answer`` is one of the choices, or the measured number. ``measured`` is an optional text
-    with the measurement behind a choice (e.g. ``"cost 1.5e4"``). Prints; returns nothing, so a
-    cell that ends with ``reveal(...)`` shows each line once.
+    with the measurement behind a choice (e.g. ``"cost 1.5e4"``). ``why`` (required for a
+    choice) says, from the measurement, why the answer is that choice and not another. Prints;
+    returns nothing, so a cell that ends with ``reveal(...)`` shows each line once.
     """
     choices = _asked(key)
     if choices is None:
@@ -99,6 +102,9 @@ def reveal(key, answer, measured=None):
             raise ValueError(f"the answer to {key!r} must be a number")
     else:
         valid_choice(f"the answer to {key!r}", answer, choices)
+        if not why:
+            raise ValueError(f"reveal({key!r}, ...) needs why=: a sentence from the measurement "
+                             "that says why the answer is right")
     shown = _format(answer) + (f" ({measured})" if measured else "")
     print(f"Measured: {shown}")
     if key not in _guesses:
@@ -109,6 +115,8 @@ def reveal(key, answer, measured=None):
             _choice_feedback(guess, answer) if choices is not None
             else _number_feedback(guess, answer, _close_factors[key]))
     print(feedback)
+    if why:
+        print(f"Why: {why}")
 
 
 def _asked(key):

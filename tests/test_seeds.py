@@ -1,0 +1,114 @@
+"""Seed sweeps: the evidence behind notebooks 6 to 8's comparisons, and its saved data."""
+
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from course_utils.lab.seeds import SeedSweep, plot_seed_sweep, run_seed_sweep
+from course_utils.lab.sweeps import DATA_DIR, SEEDS, SWEEPS, load_sweep, run_sweep
+
+NAN = math.nan
+
+
+def _sweep(accuracy, rates=(1e-3, 1e-2, 1e-1)):
+    """A made-up sweep of one recipe: ``accuracy`` is (rates, seeds)."""
+    accuracy = np.array([accuracy], dtype=float)
+    outcome = np.where(np.isnan(accuracy), "diverged", "learns").astype(object)
+    return SeedSweep("made_up", "Which rate?", ("A",), rates, (0, 1, 2), 10, accuracy,
+                     1 - accuracy, outcome, {"dead": np.zeros_like(accuracy)})
+
+
+def test_the_best_rate_has_the_best_median_and_no_diverged_seed():
+    # 1e-1 has the best runs, but a seed diverged there; 1e-2 has the best single run among
+    # the others, 1e-3 the best median
+    sweep = _sweep([[0.5, 0.6, 0.7], [0.9, 0.4, 0.55], [0.99, NAN, 0.99]])
+    assert sweep.best_rate("A") == 1e-3
+    assert sweep.spread_at("A") == (0.5, 0.7)
+    assert sweep.spread_at("A", 1e-2) == (0.4, 0.9)
+    assert sweep.spread_at("A", 1e-2, "cost") == pytest.approx((0.1, 0.6))
+
+
+def test_a_tie_picks_the_lower_rate_and_a_recipe_that_always_diverged_has_none():
+    assert _sweep([[0.5] * 3, [0.5] * 3, [0.1] * 3]).best_rate("A") == 1e-3
+    assert _sweep([[NAN, 0.5, 0.5]] * 3).best_rate("A") is None
+    assert "a seed diverged at every rate" in _sweep([[NAN, 0.5, 0.5]] * 3).summary()
+
+
+def test_a_window_is_where_one_seed_learns():
+    sweep = _sweep([[0.5, 0.6, 0.7], [0.9, 0.4, 0.55], [0.99, NAN, 0.99]])
+    sweep.outcome[0, 0, 1] = "learns little"
+    assert sweep.window("A", 0) == (1e-3, 1e-1)
+    assert sweep.window("A", 1) == (1e-2, 1e-2)
+    sweep.outcome[0, :, 2] = "at chance"
+    assert sweep.window("A", 2) is None
+
+
+def test_a_sweep_survives_json_with_its_nans_outcomes_and_measures():
+    sweep = _sweep([[0.5, 0.6, 0.7], [0.8, 0.4, 0.75], [0.99, NAN, 0.99]])
+    back = SeedSweep.from_json(sweep.as_json())
+    np.testing.assert_array_equal(back.accuracy, sweep.accuracy)  # NaN where NaN
+    assert back.outcome[0, 2, 1] == "diverged" and back.rates == sweep.rates
+    assert back.values("dead", "A", 1e-2).tolist() == [0.0, 0.0, 0.0]
+    assert back.summary() == sweep.summary()
+
+
+def test_the_picture_shows_every_recipe_and_its_axes():
+    sweep = _sweep([[0.5, 0.6, 0.7], [0.8, 0.4, 0.75], [0.99, NAN, 0.99]])
+    figure = plot_seed_sweep(sweep)
+    ax = figure.axes[0]
+    assert ax.get_xlabel() == "learning rate" and ax.get_ylabel() == "test accuracy (%)"
+    assert ax.get_xscale() == "log"
+    assert [text.get_text() for text in ax.get_legend().get_texts()][0] == "A"
+    median = ax.lines[0].get_ydata()
+    np.testing.assert_allclose(median, [60, 75, 99])  # 1e-1: the seeds that did not diverge
+    plt.close(figure)
+    two = SeedSweep.from_json({**sweep.as_json(), "rows": ["A", "B"],
+                               **{what: sweep.as_json()[what] * 2
+                                  for what in ("accuracy", "cost", "outcome")}})
+    legend = plot_seed_sweep(two, rows=["B"]).axes[0].get_legend().get_texts()
+    assert [text.get_text() for text in legend] == ["B", "a guess: 10 %"]
+    assert "\nB " in two.summary(rows=["B"]) and "\nA " not in two.summary(rows=["B"])
+    plt.close("all")
+
+
+def test_each_seed_trains_on_its_own_draw_and_data():
+    rows = {"He + Xavier": SWEEPS["defaults"].rows["He + Xavier"]}
+    sweep = run_seed_sweep("tiny", "?", rows, (1e-2,), (0, 1), 2, progress=False)
+    assert sweep.accuracy.shape == (1, 1, 2)
+    first, second = sweep.values("accuracy", "He + Xavier", 1e-2)
+    assert first != second
+
+
+def test_clear_errors():
+    with pytest.raises(ValueError, match="no sweep called 'nope'; the sweeps are defaults"):
+        run_sweep("nope")
+    with pytest.raises(FileNotFoundError, match="python -m course_utils sweep nope"):
+        load_sweep("nope")
+
+
+@pytest.mark.parametrize("name", SWEEPS)
+def test_the_saved_sweeps_are_the_ones_defined(name):
+    saved, defined = load_sweep(name), SWEEPS[name]
+    assert (saved.question, saved.rows, saved.rates, saved.steps, saved.seeds) == (
+        defined.question, tuple(defined.rows), tuple(defined.rates), defined.steps, SEEDS)
+    assert (DATA_DIR / f"{name}.json").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, row, rate", [
+    ("defaults", "He + Xavier", 1e-2),
+    ("dead_filters", "N(0, 1) x 0.01", 1e-1),
+    ("batchnorm", "N(0, 1) x 0.01 + BN", 1e-3),
+])
+def test_a_part_of_each_saved_sweep_runs_again_to_the_same_result(name, row, rate):
+    # the first seed of one cell, re-run now; float kernels differ between CPUs, so the
+    # accuracy may move by a few test images, and the outcome must not change
+    again = run_sweep(name, seeds=SEEDS[:1], rows=(row,), rates=(rate,), progress=False)
+    saved = load_sweep(name)
+    assert again.values("outcome", row, rate)[0] == saved.values("outcome", row, rate)[0]
+    assert again.values("accuracy", row, rate)[0] == pytest.approx(
+        saved.values("accuracy", row, rate)[0], abs=0.02)
+    for measure, values in again.measures.items():
+        assert values[0, 0, 0] == pytest.approx(saved.values(measure, row, rate)[0], abs=0.05)
