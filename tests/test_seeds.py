@@ -36,13 +36,14 @@ def test_a_tie_picks_the_lower_rate_and_a_recipe_that_always_diverged_has_none()
     assert "a seed diverged at every rate" in _sweep([[NAN, 0.5, 0.5]] * 3).summary()
 
 
-def test_a_window_is_where_one_seed_learns():
+def test_the_learning_rates_of_one_seed_keep_their_gaps():
     sweep = _sweep([[0.5, 0.6, 0.7], [0.9, 0.4, 0.55], [0.99, NAN, 0.99]])
     sweep.outcome[0, 0, 1] = "learns little"
-    assert sweep.window("A", 0) == (1e-3, 1e-1)
-    assert sweep.window("A", 1) == (1e-2, 1e-2)
+    sweep.outcome[0, 1, 0] = "overconfident"
+    assert sweep.learning_rates("A", 0) == (1e-3, 1e-1)  # not 1e-2 between them
+    assert sweep.learning_rates("A", 1) == (1e-2,)
     sweep.outcome[0, :, 2] = "at chance"
-    assert sweep.window("A", 2) is None
+    assert sweep.learning_rates("A", 2) == ()
 
 
 def test_a_sweep_survives_json_with_its_nans_outcomes_and_measures():
@@ -63,12 +64,13 @@ def test_the_picture_shows_every_recipe_and_its_axes():
     assert [text.get_text() for text in ax.get_legend().get_texts()][0] == "A"
     median = ax.lines[0].get_ydata()
     np.testing.assert_allclose(median, [60, 75, 99])  # 1e-1: the seeds that did not diverge
+    np.testing.assert_allclose(ax.lines[1].get_xdata(), [0.1])  # x marks where a seed diverged
     plt.close(figure)
     two = SeedSweep.from_json({**sweep.as_json(), "rows": ["A", "B"],
                                **{what: sweep.as_json()[what] * 2
                                   for what in ("accuracy", "cost", "outcome")}})
     legend = plot_seed_sweep(two, rows=["B"]).axes[0].get_legend().get_texts()
-    assert [text.get_text() for text in legend] == ["B", "a guess: 10 %"]
+    assert [text.get_text() for text in legend] == ["B", "x: a seed diverged", "a guess: 10 %"]
     assert "\nB " in two.summary(rows=["B"]) and "\nA " not in two.summary(rows=["B"])
     plt.close("all")
 

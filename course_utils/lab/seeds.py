@@ -71,12 +71,12 @@ class SeedSweep:
         values = self.values(what, row, rate).astype(float)
         return float(np.min(values)), float(np.max(values))
 
-    def window(self, row, seed):
-        """``(lowest, highest)`` rate at which ``row`` learns from ``seed``
-        (:func:`~course_utils.lab.lr_grid.outcome_of`); None if it learns at no rate."""
-        learns = [rate for rate in self.rates
-                  if self.values("outcome", row, rate)[self.seeds.index(seed)] == "learns"]
-        return (min(learns), max(learns)) if learns else None
+    def learning_rates(self, row, seed):
+        """The rates at which ``row`` learns from ``seed`` (outcome ``"learns"``, see
+        :func:`~course_utils.lab.lr_grid.outcome_of`), in order; empty if none. Listed one by
+        one: a row can learn at rates with a failing one between them."""
+        return tuple(rate for rate in self.rates
+                     if self.values("outcome", row, rate)[self.seeds.index(seed)] == "learns")
 
     def summary(self, rows=None):
         """A text table: each recipe's best rate, and its accuracy and cost ranges there
@@ -168,7 +168,7 @@ def plot_seed_sweep(sweep, rows=None, title=None):
 
     fig, ax = plt.subplots(figsize=(8, 4.2), layout="constrained")
     rows = rows or sweep.rows
-    shift = np.linspace(-0.04, 0.04, len(rows))  # decades: keeps the bars apart
+    shift = np.linspace(-0.04, 0.04, len(rows)) if len(rows) > 1 else [0.0]  # keeps bars apart
     for offset, row in zip(shift, rows):
         x = np.array(sweep.rates) * 10**offset
         accuracy = 100 * np.array([sweep.values("accuracy", row, rate) for rate in sweep.rates])
@@ -178,11 +178,16 @@ def plot_seed_sweep(sweep, rows=None, title=None):
         low, high = np.nanmin(accuracy[ran], axis=1), np.nanmax(accuracy[ran], axis=1)
         line, = ax.plot(x, median, "o-", markersize=4, label=row)
         ax.vlines(x[ran], low, high, color=line.get_color(), linewidth=2, alpha=0.6)
+        diverged = np.array([(sweep.values("outcome", row, rate) == "diverged").any()
+                             for rate in sweep.rates])
+        ax.plot(x[diverged], np.full(diverged.sum(), 3), "x", color=line.get_color())
         best = sweep.best_rate(row)
         if best is not None:
             index = sweep.rates.index(best)
             ax.plot(x[index], median[index], "o", markersize=11, markerfacecolor="none",
                     color=line.get_color())
+    if (sweep.outcome == "diverged").any():
+        ax.plot([], [], "x", color="grey", label="x: a seed diverged")
     ax.set(xscale="log", ylim=(0, 100), xlabel="learning rate",
            ylabel="test accuracy (%)",
            title=title or f"{sweep.question}\nmedian of {len(sweep.seeds)} seeds; bars: lowest "

@@ -3,8 +3,7 @@
 Each entry of :data:`SWEEPS` asks one question and names the recipes, learning rates and steps
 that answer it over :data:`SEEDS`. ``python -m course_utils sweep NAME`` runs one and saves it
 where :func:`load_sweep` finds it (``course_utils/lab/sweep_data/NAME.json``, installed with the
-package, so Colab has it too). A run of all four takes about 40 minutes on a 2-core laptop CPU
-(benchmarks/README.md).
+package, so Colab has it too). The four take under an hour on a 2-core laptop CPU.
 """
 
 from dataclasses import dataclass, field, replace
