@@ -70,7 +70,7 @@ def test_opens_with_a_colab_link_and_its_cost(notebook):
     title = "".join(load(notebook)["cells"][0]["source"])
     colab = f"https://colab.research.google.com/github/OWNER/REPO/blob/main/notebooks/{notebook.name}"
     assert f"[Open in Colab]({colab})" in title
-    cost = re.search(r"\*\*Cost:\*\* ([\d,]+) training-step equivalents?", title)
+    cost = re.search(r"\*\*Run time:\*\* ([\d,]+) training-step equivalents?", title)
     assert cost and "min" in title[cost.end():cost.end() + 200]
 
 
