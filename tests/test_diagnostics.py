@@ -141,3 +141,46 @@ def test_plots(reports):
     centres = [patch.get_x() + patch.get_width() for patch in fig.axes[0].patches[:4]]
     np.testing.assert_allclose(fig.axes[0].get_xticks(), centres)
     plt.close(fig)
+
+
+def _report(scale):
+    return {layer: {"update_ratio": scale * 10.0 ** -i, "gradient_std": scale * (i + 1),
+                    "weight_std": 1.0} for i, layer in enumerate(WEIGHT_SHAPES)}
+
+
+def test_gradient_report_plot_draws_the_chosen_field_per_layer():
+    fig = plot_gradient_report({"a": _report(1.0), "b": _report(2.0)})
+    ax = fig.axes[0]
+    assert list(ax.lines[0].get_xdata()) == list(WEIGHT_SHAPES)
+    assert ax.lines[1].get_ydata() == pytest.approx([2.0 * 10.0 ** -i for i in range(5)])
+    assert ax.get_xlabel() == "weight tensor"
+    assert ax.get_ylabel() == "update ratio (log scale)" and ax.get_title() == "update ratio"
+    assert [text.get_text() for text in ax.get_legend().get_texts()] == ["a", "b"]
+    plt.close(fig)
+    fig = plot_gradient_report({"a": _report(1.0)}, field="gradient_std", title="mine")
+    ax = fig.axes[0]
+    assert ax.lines[0].get_ydata() == pytest.approx([1, 2, 3, 4, 5])
+    assert ax.get_ylabel() == "gradient std (log scale)" and ax.get_title() == "mine"
+    plt.close(fig)
+
+
+def test_dead_fraction_bars_are_percentages_grouped_under_their_layer():
+    fig = plot_dead_fractions({"only": {"layer1_conv": 0.25, "layer2_conv": 1.0,
+                                        "layer3_conv": 0.0, "layer4_conv": 0.5}})
+    ax = fig.axes[0]
+    assert [patch.get_height() for patch in ax.patches] == [25.0, 100.0, 0.0, 50.0]
+    assert all(patch.get_width() == pytest.approx(0.8) for patch in ax.patches)
+    np.testing.assert_allclose(ax.get_xticks(), range(4))  # one bar: centred on its tick
+    assert [label.get_text() for label in ax.get_xticklabels()] == list(CONV_LAYERS)
+    assert ax.get_ylim() == (0, 100) and ax.get_ylabel() == "dead units (%)"
+    assert ax.get_title() == "Units that never fire"
+    plt.close(fig)
+    runs = {name: dict.fromkeys(CONV_LAYERS, 0.1) for name in "abcd"}
+    fig = plot_dead_fractions(runs, title="four runs")
+    ax = fig.axes[0]
+    assert all(patch.get_width() == pytest.approx(0.2) for patch in ax.patches)  # 0.8 / 4
+    assert ax.get_title() == "four runs"
+    assert [text.get_text() for text in ax.get_legend().get_texts()] == list("abcd")
+    # the fourth run's bars sit three widths to the right of the first run's
+    assert ax.patches[12].get_x() - ax.patches[0].get_x() == pytest.approx(0.6)
+    plt.close(fig)

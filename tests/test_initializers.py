@@ -248,3 +248,33 @@ def test_the_extra_schemes_draw_for_a_layer_too():
     assert weights.shape == shapes[1]
     assert weights.std() == pytest.approx(expected_stddev("torch_default", shapes[1], 1.0),
                                           rel=0.05)
+
+
+def test_orthogonal_rows_of_a_wide_kernel_have_the_spread_of_its_outputs():
+    # layer1 maps 9 inputs to 64 outputs: 9 orthonormal rows of 64, each weight of variance 1/64
+    shape = WEIGHT_SHAPES["layer1"]
+    assert expected_stddev("orthogonal", shape) == pytest.approx(1 / 8)
+    weights = initial_weights("orthogonal", shape, seed=2).numpy().reshape(9, 64)
+    np.testing.assert_allclose(weights @ weights.T, np.eye(9), atol=1e-5)
+    assert np.sqrt(np.mean(weights**2)) == pytest.approx(1 / 8, rel=1e-5)
+    # a tall kernel (more inputs than outputs): 1 / fan_in
+    assert expected_stddev("orthogonal", (100, 10)) == pytest.approx(0.1)
+
+
+def test_the_zeros_scheme_aims_for_no_spread_and_normal_for_one():
+    assert expected_stddev("zeros", (3, 3, 1, 64)) == 0.0
+    assert expected_stddev("normal", (3, 3, 1, 64), scale=0.01) == pytest.approx(0.01)
+
+
+def test_the_default_seed_is_0_and_the_default_scale_1():
+    shape = (3, 3, 4, 8)
+    for scheme in ("normal", "he", "torch_default"):
+        np.testing.assert_array_equal(initial_weights(scheme, shape).numpy(),
+                                      initial_weights(scheme, shape, 1.0, seed=0).numpy())
+        np.testing.assert_array_equal(layer_weights(scheme, SHAPES, 2).numpy(),
+                                      layer_weights(scheme, SHAPES, 2, seed=0, scale=1.0).numpy())
+    assert expected_stddev("he", shape) == he_stddev(36)
+    specs = {layer: ("he", 1.0) for layer in WEIGHT_SHAPES}
+    drawn = draw_weights(specs, WEIGHT_SHAPES)
+    np.testing.assert_array_equal(drawn["layer2"].numpy(),
+                                  layer_weights("he", SHAPES, 1, seed=0).numpy())

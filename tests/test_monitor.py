@@ -157,3 +157,96 @@ def test_a_diverged_network_is_not_called_confident(train_set):
     assert history.diverged_at is not None
     assert recorder.records[0]["overconfident"] > 0.9
     assert math.isnan(recorder.records[-1]["overconfident"])
+
+
+class _Recorded:
+    """What plot_dashboard reads of a Recorder (its steps and series), without training."""
+
+    def __init__(self, steps, per_layer):
+        self.steps = list(steps)
+        self.per_layer = per_layer
+
+    def series(self, field):
+        return {name: np.asarray(values, dtype=float) for name, values in self.per_layer.items()}
+
+
+def _recorded(steps=(0, 10, 20)):
+    return _Recorded(steps, {"layer1": [1e-3, 1e-2, 1e-1][: len(steps)],
+                             "layer2": [1e-5, 0.0, 1e-4][: len(steps)]})
+
+
+def test_dashboard_lines_are_log10_of_the_field_per_layer():
+    import matplotlib.pyplot as plt
+
+    fig = plot_dashboard({"He": _recorded(), "small": _recorded()}, title="two runs")
+    first = fig.axes[0]
+    assert [line.get_label() for line in first.lines[:2]] == ["layer1", "layer2"]
+    assert first.lines[0].get_ydata() == pytest.approx([-3, -2, -1])
+    assert list(first.lines[0].get_xdata()) == [0, 10, 20]
+    assert first.lines[1].get_ydata()[1] == -math.inf  # an update ratio of 0: off the chart
+    assert first.lines[2].get_ydata()[0] == pytest.approx(-3)  # CS231n's 1e-3
+    assert first.lines[2].get_linestyle() == "--"
+    assert first.get_ylabel() == "log10(lr * std(grad) / std(w))"
+    assert fig.axes[1].get_ylabel() == ""  # the panels share their y-axis
+    assert [ax.get_title() for ax in fig.axes] == ["He", "small"]
+    assert all(ax.get_xlabel() == "training step" for ax in fig.axes)
+    assert first.get_legend() is None and fig.axes[1].get_legend() is not None  # one legend
+    assert fig.get_suptitle() == "two runs"
+    plt.close("all")
+
+
+def test_dashboard_reference_line_only_for_the_update_ratio():
+    import matplotlib.pyplot as plt
+
+    assert len(plot_dashboard({"a": _recorded()}, reference=None).axes[0].lines) == 2
+    fig = plot_dashboard({"a": _recorded()}, reference=1e-2)
+    assert fig.axes[0].lines[-1].get_ydata()[0] == pytest.approx(-2)
+    fig = plot_dashboard({"a": _recorded()}, field="activation_std")
+    assert len(fig.axes[0].lines) == 2  # no 1e-3 line on the spreads
+    assert fig.axes[0].get_ylabel() == "log10 std(pre-activation)"
+    assert plot_dashboard({"a": _recorded()}, field="gradient_std").axes[0].get_ylabel() == (
+        "log10 std(gradient)")
+    assert plot_dashboard({"a": _recorded()}, field="dead").axes[0].get_ylabel() == "log10 dead"
+    plt.close("all")
+
+
+def test_dashboard_x_axis_reaches_the_last_recorded_or_diverged_step():
+    import matplotlib.pyplot as plt
+
+    fig = plot_dashboard({"a": _recorded((0, 10, 20)), "b": _recorded((0, 10))})
+    assert all(ax.get_xlim() == pytest.approx((-1.0, 21.0)) for ax in fig.axes)
+    fig = plot_dashboard({"a": _recorded((0, 10)), "b": _recorded((0, 10))}, diverged={"b": 30})
+    assert fig.axes[0].get_xlim() == pytest.approx((-1.5, 31.5))  # the same for every run
+    diverged_line = fig.axes[1].lines[-1]
+    assert list(diverged_line.get_xdata()) == [30, 30] and diverged_line.get_color() == "red"
+    assert [t.get_text() for t in fig.axes[1].get_legend().get_texts()][-1] == (
+        "cost inf/NaN (step 30)")
+    assert len(fig.axes[0].lines) == 3  # no red line where the run did not diverge
+    fig = plot_dashboard({"a": _recorded((0, 10))}, diverged={"a": None}, last_step=40)
+    assert fig.axes[0].get_xlim() == pytest.approx((-2.0, 42.0))
+    fig = plot_dashboard({"a": _recorded((0,))})  # only step 0 recorded: still a unit range
+    assert fig.axes[0].get_xlim() == pytest.approx((-0.05, 1.05))
+    plt.close("all")
+
+
+def test_dashboard_draws_into_given_axes_untitled():
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2)
+    assert plot_dashboard({"a": _recorded(), "b": _recorded()}, axes=axes, titles=False) is fig
+    assert len(fig.axes) == 2 and [ax.get_title() for ax in axes] == ["", ""]
+    plt.close("all")
+
+
+def test_dashboard_panels_share_one_y_scale_and_whole_step_ticks():
+    import matplotlib.pyplot as plt
+
+    tiny = _Recorded((0, 1, 2), {"layer1": [1e-7, 1e-7, 1e-6]})
+    fig = plot_dashboard({"a": _recorded(), "tiny": tiny}, diverged={"tiny": 3})
+    fig.canvas.draw()
+    assert fig.axes[0].get_ylim() == fig.axes[1].get_ylim()  # runs compare at a glance
+    fig = plot_dashboard({"tiny": tiny})  # three steps: no tick at step 0.5
+    fig.canvas.draw()
+    ticks = fig.axes[0].get_xticks()
+    assert len(ticks) >= 2 and np.allclose(ticks, np.round(ticks))  # steps are whole numbers
+    plt.close("all")

@@ -201,3 +201,40 @@ def test_each_percentile_field_is_numpys_percentile_of_that_rank():
     summary = summarize(values)
     for rank in (1, 5, 25, 50, 75, 95, 99):
         assert summary[f"p{rank}"] == pytest.approx(np.percentile(values, rank)), rank
+
+
+def test_even_subsample_keeps_every_kth_value_with_the_smallest_k():
+    from course_utils.core.stats import even_subsample
+
+    values = np.arange(100.0).reshape(10, 10)
+    kept = even_subsample(values, 30)  # k = 4: 25 values (k = 3 would keep 34)
+    np.testing.assert_array_equal(kept, np.arange(0.0, 100.0, 4))
+    assert not np.shares_memory(kept, values)  # a copy: the big array can be freed
+    np.testing.assert_array_equal(even_subsample(values, 50), np.arange(0.0, 100.0, 2))
+    np.testing.assert_array_equal(even_subsample(values, 100), values.ravel())  # all fit
+    np.testing.assert_array_equal(even_subsample(values, 10_000), values.ravel())
+    assert even_subsample(np.arange(101), 50).size == 34  # k = 3, not 2 (51 values)
+
+
+@given(st.integers(1, 5000), st.integers(1, 300))
+def test_even_subsample_never_exceeds_its_limit(size, limit):
+    from course_utils.core.stats import even_subsample
+
+    kept = even_subsample(np.arange(size), limit)
+    assert kept.size <= limit
+    stride = kept[1] - kept[0] if kept.size > 1 else size
+    assert kept.size == size or -(-size // (stride - 1)) > limit  # one smaller k would not fit
+
+
+def test_stats_table_gives_three_significant_figures_by_default():
+    stats = {"layer1_conv": {"min": -1.23456, "max": 98765.4, "mean": 0.0012345, "std": 0.5}}
+    row = format_stats_table(stats).splitlines()[1].split()
+    assert row == ["layer1_conv", "-1.23", "9.88e+04", "0.00123", "0.5"]
+    row = format_stats_table(stats, fields=("std", "min"), digits=2).splitlines()[1].split()
+    assert row == ["layer1_conv", "0.5", "-1.2"]
+
+
+def test_ratio_of_a_constant_first_layer_under_a_spreading_one_is_infinite_else_undefined():
+    assert std_ratio(stats_with_stds(0.0, 1e-30)) == math.inf
+    assert math.isnan(std_ratio(stats_with_stds(0.0, 0.0)))
+    assert std_ratio(stats_with_stds(2.0, 0.0)) == 0.0
