@@ -85,19 +85,9 @@ def jupyterlab(folder):
         "IPYTHONDIR": str(folder / "ipython"),
         "MPLBACKEND": "module://matplotlib_inline.backend_inline",
     }
-    command = [
-        sys.executable, "-m", "jupyterlab",
-        "--no-browser",
-        "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}",
-        "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={REPO}",
-        f"--LabApp.user_settings_dir={folder / 'lab-settings'}",
-        f"--LabApp.workspaces_dir={folder / 'workspaces'}",
-    ]
-    if os.geteuid() == 0:  # CI and these machines run as root
-        command.append("--allow-root")
+    command = jupyterlab_command(REPO, port, token,
+                                 f"--LabApp.user_settings_dir={folder / 'lab-settings'}",
+                                 f"--LabApp.workspaces_dir={folder / 'workspaces'}")
     log_path = folder / "jupyterlab.log"
     with log_path.open("w") as log:
         server = subprocess.Popen(command, cwd=REPO, env=env, stdout=log,
@@ -108,6 +98,27 @@ def jupyterlab(folder):
             yield base, token
         finally:
             stop(server)
+
+
+def jupyterlab_command(root, port, token, *options):
+    """The command line of a JupyterLab server for ``root`` on 127.0.0.1:``port``.
+
+    It opens no browser, takes ``token`` as its password and adds ``options`` (more
+    ``--LabApp.*`` settings, say) at the end.
+    """
+    command = [
+        sys.executable, "-m", "jupyterlab",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        *options,
+    ]
+    if os.geteuid() == 0:  # CI and these machines run as root
+        command.append("--allow-root")
+    return command
 
 
 def _write_settings(settings):

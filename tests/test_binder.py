@@ -41,6 +41,7 @@ import pytest
 from test_browser import (  # noqa: F401  (sync_playwright: a fixture, found by its name)
     _free_port,
     _stop,
+    jupyterlab_command,
     launch_chromium,
     sync_playwright,
 )
@@ -232,22 +233,13 @@ def lab_on_binder_settings(binder_prefix, tmp_path):
     (user_settings / "notification.jupyterlab-settings").write_text(
         json.dumps({"checkForUpdates": False, "fetchNews": "false"}))
     port, token = _free_port(), secrets.token_hex(16)
-    command = [
-        sys.executable, "-m", "jupyterlab",
-        "--no-browser",
-        "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}",
-        "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={root}",
+    command = jupyterlab_command(
+        root, port, token,
         # Where JupyterLab reads overrides.json: <app_settings_dir>/overrides.json. On Binder
         # that is the default, <prefix>/share/jupyter/lab/settings; here the folder is named.
         f"--LabApp.app_settings_dir={binder_prefix / 'share/jupyter/lab/settings'}",
         f"--LabApp.user_settings_dir={tmp_path / 'user-settings'}",
-        f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}",
-    ]
-    if os.geteuid() == 0:  # CI and these machines run as root
-        command.append("--allow-root")
+        f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}")
     env = _isolated_env(tmp_path, JUPYTER_CONFIG_PATH=str(binder_prefix / "etc/jupyter"))
     log_path = tmp_path / "jupyterlab.log"
     server = _start(command, log_path, cwd=root, env=env)

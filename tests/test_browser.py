@@ -30,7 +30,7 @@ lab = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(lab)
 # What tests/test_binder.py and tests/test_site.py import from here.
 CHROMIUM, CHROMIUM_ARGS, launch_chromium = lab.CHROMIUM, lab.CHROMIUM_ARGS, lab.launch_chromium
-_free_port, _stop = lab.free_port, lab.stop
+_free_port, _stop, jupyterlab_command = lab.free_port, lab.stop, lab.jupyterlab_command
 
 NOTEBOOK = "notebooks/05_playground.ipynb"
 # Every code cell of the notebook has run (an error leaves the cells after it unnumbered).
