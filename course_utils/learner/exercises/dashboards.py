@@ -25,7 +25,7 @@ DASHBOARD_CLUES = {  # what in the dashboard gives each cause away
                         "update ratio is far below 1e-4 and flat, and the cost stays at ln 10: "
                         "every layer is too small, not just one.",
     "x0.01 last layer": "Its conv spreads are He's (0.4 to 0.6), the cost starts at ln 10 and "
-                        "falls, and only layer5's update ratio is high while layers 1 to 4 sit "
+                        "falls, and only layer5's update ratio is high while layers 1 to 4 start "
                         "between 1e-7 and 1e-5: the small last layer passes little gradient "
                         "down, but the network trains.",
 }
