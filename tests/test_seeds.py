@@ -1,11 +1,15 @@
 """Seed sweeps: the evidence behind notebooks 6 to 8's comparisons, and its saved data."""
 
+import json
 import math
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
+from course_utils.core.data import load_mnist
+from course_utils.core.initializers import fan_in_fan_out
+from course_utils.core.stats import activation_stats, std_ratio
 from course_utils.lab.seeds import SeedSweep, plot_seed_sweep, run_seed_sweep
 from course_utils.lab.sweeps import DATA_DIR, SEEDS, SWEEPS, load_sweep, run_sweep
 
@@ -46,9 +50,12 @@ def test_the_learning_rates_of_one_seed_keep_their_gaps():
     assert sweep.learning_rates("A", 2) == ()
 
 
-def test_a_sweep_survives_json_with_its_nans_outcomes_and_measures():
+def test_a_sweep_survives_json_with_its_nans_outcomes_and_measures(tmp_path):
     sweep = _sweep([[0.5, 0.6, 0.7], [0.8, 0.4, 0.75], [0.99, NAN, 0.99]])
-    back = SeedSweep.from_json(sweep.as_json())
+    sweep.save(tmp_path / "made_up.json")  # the file a sweep's data lives in, read back
+    text = (tmp_path / "made_up.json").read_text()
+    assert text.endswith("}\n") and "NaN" not in text  # strict JSON, NaN written as null
+    back = SeedSweep.from_json(json.loads(text))
     np.testing.assert_array_equal(back.accuracy, sweep.accuracy)  # NaN where NaN
     assert back.outcome[0, 2, 1] == "diverged" and back.rates == sweep.rates
     assert back.values("dead", "A", 1e-2).tolist() == [0.0, 0.0, 0.0]
@@ -81,6 +88,23 @@ def test_each_seed_trains_on_its_own_draw_and_data():
     assert sweep.accuracy.shape == (1, 1, 2)
     first, second = sweep.values("accuracy", "He + Xavier", 1e-2)
     assert first != second
+
+
+def test_the_starts_rows_build_the_networks_their_names_say():
+    data = load_mnist("subset", seed=0)
+    images = data.test_images[:100]
+    rows = SWEEPS["starts"].rows
+    build, _ = rows["global scale"](data, 0)
+    scaled = build()
+    # one factor for every layer, chosen so that layer4_conv's spread equals layer1_conv's
+    assert std_ratio(activation_stats(scaled.outputs(images))) == pytest.approx(1, rel=0.01)
+    assert scaled.weights["layer1"].numpy().std() < 0.2  # N(0, 1) times about 0.05
+    build, _ = rows["constant"](data, 0)
+    for weights in build().weights.values():
+        np.testing.assert_allclose(weights.numpy(), 1 / fan_in_fan_out(weights.shape)[0])
+    build, standardized = rows["He + Xavier, standardized pixels"](data, 0)
+    assert abs(float(standardized.train_images.mean())) < 1e-3
+    assert float(standardized.train_images.std()) == pytest.approx(1, rel=1e-3)
 
 
 def test_clear_errors():
