@@ -19,7 +19,9 @@ A small AST mutator of our own. For each module it lists every mutant of these k
 - constants changed (an int ``n`` -> ``n + 1``, a float ``x`` -> ``2 x``, ``True`` <-> ``False``),
 - a dropped term (``a + b`` -> ``a``, ``a * b`` -> ``a``, ...),
 
-leaving out docstrings, strings, f-strings and the messages of ``raise``. It draws
+leaving out docstrings, strings, f-strings, the messages of ``raise`` and the values of
+style-only keyword arguments (:data:`STYLE_KEYWORDS`: figure size, font and marker sizes, line
+widths, margins, a warning's ``stacklevel``). It draws
 ``--per-module`` of them at random (``--seed``; the draw of a module does not depend on which
 other modules run), writes each into a scratch copy of the repository and runs the test files
 that cover the module with ``pytest -x`` (first failure stops it). The test files are found
@@ -120,12 +122,25 @@ COMPARE_SWAPS = {
 }
 
 
+# Keyword arguments that only style a figure or point a warning at the caller's line: what they
+# set is not a behaviour a test should pin (a test that restates a font size breaks with every
+# design change and catches no bug), so their values are not mutated.
+STYLE_KEYWORDS = frozenset({
+    "figsize", "dpi", "fontsize", "labelsize", "linewidth", "markersize", "alpha", "rotation",
+    "left", "right", "bottom", "top", "wspace", "hspace", "pad", "labelpad", "zorder", "nbins",
+    "stacklevel",
+})
+
+
 def _skipped_nodes(tree):
-    """Nodes whose subtrees are never mutated: docstrings, f-strings, raise statements."""
+    """Nodes whose subtrees are never mutated: docstrings, f-strings, raise statements and the
+    values of :data:`STYLE_KEYWORDS` in calls."""
     skipped = set()
     for node in ast.walk(tree):
         if isinstance(node, (ast.JoinedStr, ast.Raise)):
             skipped.update(id(child) for child in ast.walk(node))
+        if isinstance(node, ast.keyword) and node.arg in STYLE_KEYWORDS:
+            skipped.update(id(child) for child in ast.walk(node.value))
         if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef)) and node.body:
             first = node.body[0]
             if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
