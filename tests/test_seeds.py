@@ -138,3 +138,58 @@ def test_a_part_of_each_saved_sweep_runs_again_to_the_same_result(name, row, rat
         saved.values("accuracy", row, rate)[0], abs=0.02)
     for measure, values in again.measures.items():
         assert values[0, 0, 0] == pytest.approx(saved.values(measure, row, rate)[0], abs=0.05)
+
+
+def test_the_summary_gives_each_recipe_its_best_rate_and_ranges_there():
+    sweep = _sweep([[0.5, 0.6, 0.7], [0.9, 0.4, 0.55], [0.99, NAN, 0.99]])
+    title, settings, header, row = sweep.summary().split("\n")
+    assert title == "Which rate?"
+    assert settings == "3 seeds, 10 steps, rates 0.001, 0.01, 0.1"
+    assert header.split() == ["recipe", "best", "rate", "test", "accuracy", "test", "cost"]
+    # at 1e-3 the accuracies run from 0.5 to 0.7, so the costs (1 - accuracy) from 0.3 to 0.5
+    assert row.split() == ["A", "0.001", "50", "..", "70", "%", "0.3", "..", "0.5"]
+
+
+def test_the_picture_keeps_recipes_apart_and_draws_each_seed_range():
+    sweep = _sweep([[0.5, 0.6, 0.7], [0.8, 0.4, 0.75], [0.99, NAN, 0.99]])
+    two = SeedSweep.from_json({**sweep.as_json(), "rows": ["A", "B"],
+                               **{what: sweep.as_json()[what] * 2
+                                  for what in ("accuracy", "cost", "outcome")}})
+    ax = plot_seed_sweep(two).axes[0]
+    medians = [line for line in ax.lines if line.get_label() in ("A", "B")]
+    rates = np.array(two.rates)
+    # the first recipe's points sit a little left of each rate, the second's a little right
+    assert np.all(medians[0].get_xdata() < rates) and np.all(medians[1].get_xdata() > rates)
+    np.testing.assert_allclose(medians[0].get_xdata() * medians[1].get_xdata(), rates**2)
+    # a bar per rate from the lowest to the highest seed that ran; 1e-1 ignores its NaN seed
+    bars = ax.collections[0].get_segments()
+    np.testing.assert_allclose([(bar[0][1], bar[1][1]) for bar in bars],
+                               [(50, 70), (40, 80), (99, 99)])
+    # a ring at the best rate (1e-2: best median among the rates where no seed diverged)
+    ring = [line for line in ax.lines if line.get_marker() == "o"
+            and line.get_markerfacecolor() == "none"][0]
+    assert ring.get_xdata()[0] == pytest.approx(medians[0].get_xdata()[1])
+    assert ring.get_ydata()[0] == pytest.approx(75)
+    guess = [line for line in ax.lines if line.get_label() == "a guess: 10 %"][0]
+    assert set(guess.get_ydata()) == {10}  # chance for ten digits
+    diverged = [line for line in ax.lines if line.get_marker() == "x" and len(line.get_xdata())]
+    assert all(0 < y < 10 for line in diverged for y in line.get_ydata())  # below chance
+    plt.close("all")
+
+
+def test_measures_are_kept_for_the_runs_that_did_not_diverge():
+    rows = {"N(0, 1)": SWEEPS["batchnorm"].rows["N(0, 1)"]}
+    calls = []
+
+    def measure(network, data):
+        calls.append(network)
+        return {"first weight": float(network.weights["layer1"].numpy().flat[0])}
+
+    # N(0, 1) at a rate of 1e3 blows up within a few steps; at 1e-9 it barely moves
+    sweep = run_seed_sweep("tiny", "?", rows, (1e-9, 1e3), (0,), 3, measure=measure,
+                           progress=False)
+    assert sweep.values("outcome", "N(0, 1)", 1e3)[0] == "diverged"
+    assert sweep.values("outcome", "N(0, 1)", 1e-9)[0] != "diverged"
+    kept = sweep.values("first weight", "N(0, 1)", 1e-9)[0]
+    assert len(calls) == 1 and kept == float(calls[0].weights["layer1"].numpy().flat[0])
+    assert math.isnan(sweep.values("first weight", "N(0, 1)", 1e3)[0])
