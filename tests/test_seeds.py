@@ -193,3 +193,22 @@ def test_measures_are_kept_for_the_runs_that_did_not_diverge():
     kept = sweep.values("first weight", "N(0, 1)", 1e-9)[0]
     assert len(calls) == 1 and kept == float(calls[0].weights["layer1"].numpy().flat[0])
     assert math.isnan(sweep.values("first weight", "N(0, 1)", 1e3)[0])
+
+
+def test_a_sweep_run_shows_its_progress_and_keeps_its_measure(capsys):
+    sweep = run_sweep("dead_filters", seeds=(0,), rows=("He + Xavier",), rates=(1e-3,))
+    assert "row" in capsys.readouterr().err  # the progress bar, by default
+    assert set(sweep.measures) == {f"dead {layer}" for layer in
+                                   ("layer1_conv", "layer2_conv", "layer3_conv", "layer4_conv")}
+    assert sweep.rows == ("He + Xavier",) and sweep.steps == SWEEPS["dead_filters"].steps
+
+
+def test_the_lsuv_row_starts_every_layer_at_unit_spread_on_its_own_seed():
+    data = load_mnist("subset", seed=0)
+    build, same_data = SWEEPS["batchnorm"].rows["LSUV"](data, 0)
+    assert same_data is data
+    stats = activation_stats(build().outputs(data.train_images[:100]))
+    for output in ("layer1_conv", "layer2_conv", "layer3_conv", "layer4_conv", "logits"):
+        assert stats[output]["std"] == pytest.approx(1, abs=0.02)
+    other, _ = SWEEPS["batchnorm"].rows["LSUV"](data, 1)
+    assert not np.allclose(build().weights["layer1"].numpy(), other().weights["layer1"].numpy())

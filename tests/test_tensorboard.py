@@ -121,3 +121,22 @@ def test_monitor_without_gradient_samples_and_a_zero_ratio(tmp_path):
     assert "update_ratio/layer1" in tags and "log10_update_ratio/layer2" in tags
     assert "log10_update_ratio/layer1" not in tags  # log10(0) is not written
     assert not any(tag.startswith("gradients/") for tag in tags)
+
+
+def test_each_experiment_gets_its_folder_and_a_diverged_run_ends_where_it_stopped(
+        tmp_path, subset, digits):
+    from course_utils.lab.experiments import run_experiment
+    from course_utils.views.tensorboard import log_experiment_results
+
+    results = {  # N(0, 1) at a rate of 1e3 blows up within a few steps
+        "large": run_experiment("large", subset, 6, learning_rate=1e3, record_every=1,
+                                progress=False, keep_outputs=False),
+        "proper": run_experiment("proper", subset, 6, record_every=1, progress=False,
+                                 keep_outputs=False),
+    }
+    stopped = results["large"].history.diverged_at
+    assert stopped is not None and stopped < 6 and results["proper"].history.diverged_at is None
+    folders = log_experiment_results(tmp_path / "runs", results, digits[:2], steps=6, seed=0)
+    assert folders == [tmp_path / "runs" / "large", tmp_path / "runs" / "proper"]
+    for folder, last in zip(folders, (stopped, 6)):
+        assert [event.step for event in read_run(folder).Tensors("logits")] == [0, last]
