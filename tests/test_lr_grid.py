@@ -275,3 +275,40 @@ def test_live_heat_map_keeps_no_figure_alive_in_a_notebook(small_data, monkeypat
         plt.ioff()
         plt.switch_backend(backend)
     assert kept == (0, figures)
+
+
+def test_one_grid_stacked_alone_is_itself_with_its_runs():
+    grid = _grid([["learns", "diverged", "learns", "learns little"]])
+    grid.histories[("large", 1e-3)], grid.networks[("large", 1e-3)] = "history", "network"
+    alone = stack_grids(grid)
+    assert (alone.keys, alone.rates, alone.steps) == (grid.keys, grid.rates, grid.steps)
+    np.testing.assert_array_equal(alone.outcome, grid.outcome)
+    assert alone.histories == grid.histories and alone.networks == grid.networks
+
+
+def test_the_heat_maps_say_which_cells_diverged_were_left_out_or_stopped_early():
+    grid = _grid([["diverged", "not run", "learns", "at chance"]])
+    grid.cost[0] = [np.nan, np.nan, 0.5, 2.3]
+    grid.accuracy[0] = [np.nan, np.nan, 0.873, 0.11]
+    grid.stopped_at[0] = [3, 0, 10, 4]  # the run at chance was stopped stuck at step 4
+    fig = plot_grid(grid, title="A grid")
+    accuracy_ax, cost_ax = fig.axes[:2]
+    assert [text.get_text() for text in accuracy_ax.texts] == ["div.", "-", "87", "11"]
+    assert [text.get_text() for text in cost_ax.texts] == ["div.", "-", "0.5", "2.3"]
+    assert accuracy_ax.get_title() == ("Test accuracy after 10 steps (stuck runs stopped at step "
+                                       "4) (grey: diverged, -: not run)")
+    assert cost_ax.get_title().startswith("Test cost after 10 steps (stuck runs stopped at step 4)")
+    assert fig._suptitle.get_text() == "A grid"
+    assert [label.get_text() for label in accuracy_ax.get_xticklabels()] == [
+        "1.0e-3", "3.2e-3", "1.0e-2", "3.2e-2"]
+    # one colour scale for every grid: accuracy 0 to 100 %, cost 0.1 to 1e6 (log10 -1 to 6)
+    assert accuracy_ax.images[0].get_clim() == (0, 100)
+    assert cost_ax.images[0].get_clim() == (-1, 6)
+    np.testing.assert_allclose(cost_ax.images[0].get_array()[0, 2:], np.log10([0.5, 2.3]))
+    assert [ax.get_ylabel() for ax in fig.axes[2:]] == ["test accuracy (%)", "log10(test cost)"]
+    plt.close(fig)
+    grid.outcome[0, 1], grid.stopped_at[0] = "learns", 10  # nothing left out or stopped early
+    grid.accuracy[0, 1], grid.cost[0, 1] = 0.6, 1.0
+    title = plot_grid(grid).axes[0].get_title()
+    assert title == "Test accuracy after 10 steps (grey: diverged)"
+    plt.close("all")
