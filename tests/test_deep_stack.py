@@ -176,10 +176,11 @@ def test_a_relu_unit_at_exactly_zero_passes_no_gradient():
     assert backward[0] == 0.0
 
 
-def test_the_default_seed_is_0():
-    default, zero = depth_sweep("he", depth=3, width=16), depth_sweep("he", depth=3, width=16,
-                                                                      seed=0)
-    np.testing.assert_array_equal(default.measured_std, zero.measured_std)
+def test_the_defaults_are_30_layers_of_256_units_on_a_batch_of_256_from_seed_0():
+    default = depth_sweep("he")
+    stated = depth_sweep("he", depth=30, width=256, batch_size=256, seed=0)
+    assert default.width == 256 and len(default.measured_std) == 30
+    np.testing.assert_array_equal(default.measured_std, stated.measured_std)
 
 
 def test_growth_is_the_last_layers_spread_over_the_first():
