@@ -19,7 +19,9 @@ Four parts, one module per concept; a part imports only from the parts above it 
 ``learner``: the learner's side
     ``guesses`` (predict, then see), ``exercises`` (checks with feedback, folded solutions)
 
-and ``cli``: ``python -m course_utils reproduce``, the experiments headless.
+and ``cli``: ``python -m course_utils reproduce``, the experiments headless; ``kernel_room``:
+before TensorFlow loads, where memory is capped (Binder's 2 GB), it shuts down idle kernels of
+other notebooks if this one would not fit, and says which.
 """
 
 __version__ = "0.1.0"
@@ -55,4 +57,13 @@ def _import_tensorflow_quietly():
         os.close(saved)
 
 
+def _make_room_for_this_kernel():
+    """Where memory is capped and short, shut down idle kernels of other notebooks before
+    TensorFlow loads (``kernel_room``); nothing outside a Jupyter kernel or without a cap."""
+    from course_utils.kernel_room import make_room_for_this_kernel
+
+    make_room_for_this_kernel()
+
+
+_make_room_for_this_kernel()
 _import_tensorflow_quietly()
