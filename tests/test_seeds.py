@@ -212,3 +212,20 @@ def test_the_lsuv_row_starts_every_layer_at_unit_spread_on_its_own_seed():
         assert stats[output]["std"] == pytest.approx(1, abs=0.02)
     other, _ = SWEEPS["batchnorm"].rows["LSUV"](data, 1)
     assert not np.allclose(build().weights["layer1"].numpy(), other().weights["layer1"].numpy())
+
+
+@pytest.mark.parametrize("row, keras_initializer", [
+    ("Keras default", "GlorotUniform"),  # Keras's Conv2D and Dense
+    ("PyTorch default", None),  # kaiming_uniform_ with a = sqrt(5): std = 1 / sqrt(3 fan_in)
+])
+def test_the_defaults_rows_draw_the_frameworks_spreads(row, keras_initializer):
+    import tensorflow as tf
+
+    build, _ = SWEEPS["defaults"].rows[row](load_mnist("subset", seed=0), 0)
+    for layer, weights in build().weights.items():
+        if keras_initializer:
+            expected = float(np.std(getattr(tf.keras.initializers, keras_initializer)(seed=1)(
+                weights.shape)))
+        else:
+            expected = 1 / math.sqrt(3 * fan_in_fan_out(weights.shape)[0])
+        assert float(np.std(weights.numpy())) == pytest.approx(expected, rel=0.1), layer

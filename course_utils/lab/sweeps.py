@@ -16,14 +16,13 @@ from ..core.initializers import draw_weights, fan_in_fan_out
 from ..core.network import WEIGHT_SHAPES, ConvNet
 from ..core.stats import activation_stats, std_ratio
 from .diagnostics import dead_fractions
-from .experiments import EXPERIMENTS
+from .experiments import ANALYSIS_BATCH, EXPERIMENTS
 from .lr_grid import HALF_DECADE_RATES
 from .lsuv import lsuv_weights
 from .seeds import SeedSweep, run_seed_sweep
 
 SEEDS = (0, 1, 2)
 DATA_DIR = Path(__file__).with_name("sweep_data")
-ANALYSIS_IMAGES = 100  # the test images whose outputs a measure reads, as in the notebooks
 
 
 @dataclass(frozen=True)
@@ -57,7 +56,7 @@ def _global_scale(data, seed):
     """N(0, 1) weights times the one s that makes layer4_conv's spread equal layer1_conv's."""
     normal = draw_weights(EXPERIMENTS["large"].layers, WEIGHT_SHAPES, seed)
     ratio = std_ratio(activation_stats(ConvNet.from_weights(normal).outputs(
-        data.test_images[:ANALYSIS_IMAGES])))
+        data.test_images[:ANALYSIS_BATCH])))
     scaled = {layer: weights * ratio ** (-1 / 3) for layer, weights in normal.items()}
     return (lambda: ConvNet.from_weights(scaled)), data
 
@@ -77,7 +76,7 @@ def _lsuv(data, seed):
 
 
 def _dead_filters(network, data):
-    fractions = dead_fractions(network.outputs(data.test_images[:ANALYSIS_IMAGES]))
+    fractions = dead_fractions(network.outputs(data.test_images[:ANALYSIS_BATCH]))
     return {f"dead {layer}": value for layer, value in fractions.items()}
 
 
