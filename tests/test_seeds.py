@@ -229,3 +229,10 @@ def test_the_defaults_rows_draw_the_frameworks_spreads(row, keras_initializer):
         else:
             expected = 1 / math.sqrt(3 * fan_in_fan_out(weights.shape)[0])
         assert float(np.std(weights.numpy())) == pytest.approx(expected, rel=0.1), layer
+
+
+def test_the_batchnorm_sweeps_rows_normalize_exactly_where_their_labels_say():
+    data = load_mnist("subset", seed=0)
+    for label, build in SWEEPS["batchnorm"].rows.items():
+        network_builder, _ = build(data, 0)
+        assert network_builder().batch_norm == label.endswith("+ BN"), label
