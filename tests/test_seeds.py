@@ -236,3 +236,13 @@ def test_the_batchnorm_sweeps_rows_normalize_exactly_where_their_labels_say():
     for label, build in SWEEPS["batchnorm"].rows.items():
         network_builder, _ = build(data, 0)
         assert network_builder().batch_norm == label.endswith("+ BN"), label
+
+
+def test_the_normal_conv_xavier_last_row_keeps_n01_convs_and_a_xavier_logits_layer():
+    build, _ = SWEEPS["batchnorm"].rows["N(0, 1) conv, Xavier last + BN"](
+        load_mnist("subset", seed=0), 0)
+    weights = {layer: values.numpy() for layer, values in build().weights.items()}
+    for layer in ("layer1", "layer2", "layer3", "layer4"):
+        assert weights[layer].std() == pytest.approx(1, rel=0.1), layer
+    fan_in, fan_out = fan_in_fan_out(weights["layer5"].shape)
+    assert weights["layer5"].std() == pytest.approx(math.sqrt(2 / (fan_in + fan_out)), rel=0.05)
