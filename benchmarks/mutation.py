@@ -21,7 +21,7 @@ A small AST mutator of our own. For each module it lists every mutant of these k
 
 leaving out docstrings, strings, f-strings, the messages of ``raise`` and the values of
 style-only keyword arguments (:data:`STYLE_KEYWORDS`: figure size, font and marker sizes, line
-widths, margins, a warning's ``stacklevel``). It draws
+widths, margins, a warning's ``stacklevel``, ``print``'s ``flush``). It draws
 ``--per-module`` of them at random (``--seed``; the draw of a module does not depend on which
 other modules run), writes each into a scratch copy of the repository and runs the test files
 that cover the module with ``pytest -x`` (first failure stops it). The test files are found
@@ -122,13 +122,14 @@ COMPARE_SWAPS = {
 }
 
 
-# Keyword arguments that only style a figure or point a warning at the caller's line: what they
-# set is not a behaviour a test should pin (a test that restates a font size breaks with every
-# design change and catches no bug), so their values are not mutated.
+# Keyword arguments that only style a figure, point a warning at the caller's line or flush
+# printed text at once: they change neither what is computed nor what a learner reads, and a
+# test that restates a font size breaks with every design change and catches no bug, so their
+# values are not mutated.
 STYLE_KEYWORDS = frozenset({
     "figsize", "dpi", "fontsize", "labelsize", "linewidth", "markersize", "alpha", "rotation",
     "left", "right", "bottom", "top", "wspace", "hspace", "pad", "labelpad", "zorder", "nbins",
-    "stacklevel",
+    "stacklevel", "flush",
 })
 
 

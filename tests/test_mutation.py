@@ -37,5 +37,6 @@ def test_docstrings_messages_and_style_keywords_are_not_mutated():
         '    if x > 1:\n'
         '        raise ValueError(3 + 4)\n'
         '    ax.plot(x, 5, fontsize=10, linewidth=1.5, figsize=(3, 4))\n'
+        '    print(x, flush=True)\n'
     )
     assert described(source) == ["Gt -> GtE", "constant 1 -> 2", "constant 5 -> 6"]
