@@ -160,6 +160,7 @@ def test_plot_draws_measurement_and_prediction_per_scheme(sweeps):
     assert ax.get_yscale() == "log"
     assert len(ax.lines) == 2 * len(sweeps)
     assert len(ax.get_legend().get_texts()) == len(sweeps)
+    assert ax.yaxis.get_gridlines()[0].get_visible()  # decades are easy to read off
     plt.close(fig)
 
 

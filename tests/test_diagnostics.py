@@ -156,6 +156,7 @@ def test_gradient_report_plot_draws_the_chosen_field_per_layer():
     assert ax.get_xlabel() == "weight tensor"
     assert ax.get_ylabel() == "update ratio (log scale)" and ax.get_title() == "update ratio"
     assert [text.get_text() for text in ax.get_legend().get_texts()] == ["a", "b"]
+    assert ax.yaxis.get_gridlines()[0].get_visible()  # decades are easy to read off
     plt.close(fig)
     fig = plot_gradient_report({"a": _report(1.0)}, field="gradient_std", title="mine")
     ax = fig.axes[0]

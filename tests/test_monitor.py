@@ -192,6 +192,7 @@ def test_dashboard_lines_are_log10_of_the_field_per_layer():
     assert all(ax.get_xlabel() == "training step" for ax in fig.axes)
     assert first.get_legend() is None and fig.axes[1].get_legend() is not None  # one legend
     assert fig.get_suptitle() == "two runs"
+    assert all(ax.yaxis.get_gridlines()[0].get_visible() for ax in fig.axes)
     plt.close("all")
 
 

@@ -174,6 +174,7 @@ def test_the_picture_keeps_recipes_apart_and_draws_each_seed_range():
     assert set(guess.get_ydata()) == {10}  # chance for ten digits
     diverged = [line for line in ax.lines if line.get_marker() == "x" and len(line.get_xdata())]
     assert all(0 < y < 10 for line in diverged for y in line.get_ydata())  # below chance
+    assert ax.yaxis.get_gridlines()[0].get_visible()
     plt.close("all")
 
 
