@@ -119,3 +119,8 @@ def test_the_train_button_thread_does_not_keep_the_kernel_alive(subset, monkeypa
     training.thread.join(timeout=60)
     assert ran == [True, True] and not training._stop.is_set()
 
+
+
+def test_a_batch_smaller_than_the_logits_table_shows_every_digit_of_it(subset):
+    playground = Playground(data=subset, batch_size=3)  # the table holds up to 8 rows
+    assert playground.logits_table.value.count("<tr>") == 2 + 3  # two header rows, one per digit

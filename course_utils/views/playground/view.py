@@ -61,7 +61,7 @@ class Playground(widgets.VBox):
         self.redraw_count = 0
         self._quiet = False  # True while several controls change at once
         self._histograms = HistogramPanel(dpi)
-        self._logits = LogitsTable(self.state.data.test_images[:SHOWN_DIGITS])
+        self._logits = LogitsTable(self.state.images.numpy()[:SHOWN_DIGITS])  # the batch's first
         self.controls, rows = _layer_controls(self._on_control)
         self.preset_buttons = {}
         for key, experiment in EXPERIMENTS.items():
