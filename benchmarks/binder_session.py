@@ -3,7 +3,7 @@
 mybinder.org gives each session 2 GiB, enforced by a Linux memory cgroup (page cache counts).
 This script builds such a cgroup (v1 ``memory.limit_in_bytes``, or v2 ``memory.max``), starts
 JupyterLab inside it with Binder's configuration from ``binder/`` (its server config: the idle
-kernel culler), and plays two learners through the server's own REST and websocket API, as
+kernel culler), and plays three learners through the server's own REST and websocket API, as
 JupyterLab's front end does:
 
 (a) ``in-order``: opens 01 to 08 one after the other, runs every cell, and closes the tab before
@@ -12,19 +12,26 @@ JupyterLab's front end does:
     the learner's tab close is the same REST call, ``DELETE /api/sessions/<id>``.
 (b) ``two-heaviest``: the two notebooks with the largest kernels (04 and 08) run at the same
     time, both kernels alive until both finish.
+(c) ``tabs-open``: opens 01, 02, 03 and 04 one after the other, runs every cell, and leaves
+    every tab open: each session stays, with a websocket connected to its kernel, as an open
+    tab's is (so the culler, ``cull_connected: false``, spares it). Each notebook's first cell
+    imports ``course_utils``, whose ``kernel_room`` shuts down idle kernels where the new one
+    would not fit; what it told the learner (the first cell's output) is in the figures.
 
 It reports the cgroup's peak usage, the time processes spent stalled waiting for memory
 (``/proc/pressure/memory``, "some" and "full", system-wide: nothing outside the cgroup is short
 of memory here, so it is the cgroup's), how often the limit was hit, OOM kills and kernels lost
-(a kernel that died or restarted, or a cell that never finished). Goal: none lost, none stalled
-(waiting for memory at most 1 % of the time); the exit status is 1 otherwise.
+(a kernel that died or restarted, or a cell that never finished; restarts the server logged
+count too, for the kernels of tabs left open that nobody reads from), and the kernels the
+course shut down. Goal: none lost, none stalled (waiting for memory at most 1 % of the time);
+the exit status is 1 otherwise.
 
 Shared libraries are charged to the cgroup that first reads them, so the page cache is dropped
 first (``echo 3 > /proc/sys/vm/drop_caches``): TensorFlow's code is then charged to the session,
 as on Binder.
 
-Run as root on Linux, on a quiet machine: ``python benchmarks/binder_session.py`` (both
-learners), ``--learner in-order`` or ``--learner two-heaviest`` for one, ``--limit-gib 2``.
+Run as root on Linux, on a quiet machine: ``python benchmarks/binder_session.py`` (all three
+learners), ``--learner in-order`` (or ``two-heaviest``, ``tabs-open``) for one, ``--limit-gib 2``.
 """
 
 import argparse
@@ -44,6 +51,8 @@ import urllib.request
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 HEAVIEST = ("04_side_by_side.ipynb", "08_training_dynamics.ipynb")
+TABS_OPEN = NOTEBOOKS[:4]  # 01 to 04
+LEARNERS = ("in-order", "two-heaviest", "tabs-open")
 SERVER_CONFIG = ROOT / "binder" / "jupyter_server_config.json"
 CGROUP_V1 = Path("/sys/fs/cgroup/memory")
 CGROUP_V2 = Path("/sys/fs/cgroup")
@@ -207,9 +216,10 @@ def _free_port():
         return sock.getsockname()[1]
 
 
-async def run_notebook(server, notebook):
+async def run_notebook(server, notebook, close_tab=True):
     """Open ``notebook`` as JupyterLab does (a session and its kernel), run every code cell over
-    the kernel's websocket, then close the tab (delete the session). Returns a result dict."""
+    the kernel's websocket, then close the tab (delete the session) unless ``close_tab`` is
+    false. Returns a result dict, and the open websocket (None once the tab is closed)."""
     from jupyter_client.jsonutil import json_default
     from jupyter_client.session import Session
     from tornado.websocket import websocket_connect
@@ -225,7 +235,7 @@ async def run_notebook(server, notebook):
     cells = [cell for cell in json.loads(notebook.read_text())["cells"]
              if cell["cell_type"] == "code"]
     result = {"notebook": notebook.name, "cells": len(cells), "cells_done": 0, "error": None,
-              "kernel_restarts": 0}
+              "kernel_restarts": 0, "first_cell_output": ""}
     start = time.monotonic()
     try:
         for cell in cells:
@@ -234,7 +244,10 @@ async def run_notebook(server, notebook):
                 "user_expressions": {}, "allow_stdin": False, "stop_on_error": True})
             message["channel"] = "shell"
             await socket_.write_message(json.dumps(message, default=json_default))
-            reply = await _wait_for_reply(socket_, message["header"]["msg_id"], result)
+            output = [] if result["cells_done"] == 0 else None
+            reply = await _wait_for_reply(socket_, message["header"]["msg_id"], result, output)
+            if output:
+                result["first_cell_output"] = "".join(output)
             if reply is None:
                 result["error"] = "the kernel went away or the cell timed out"
                 break
@@ -245,14 +258,18 @@ async def run_notebook(server, notebook):
             result["cells_done"] += 1
     finally:
         result["seconds"] = round(time.monotonic() - start, 1)
-        socket_.close()
         kernel = server.request("GET", f"/api/kernels/{kernel_id}")
         result["kernel_state_at_end"] = kernel["execution_state"]
-        server.request("DELETE", f"/api/sessions/{session['id']}")  # the learner closes the tab
-    return result
+        if close_tab:
+            socket_.close()
+            server.request("DELETE", f"/api/sessions/{session['id']}")  # the learner closes it
+            socket_ = None
+    return result, socket_
 
 
-async def _wait_for_reply(socket_, msg_id, result):
+async def _wait_for_reply(socket_, msg_id, result, output=None):
+    """The shell reply to ``msg_id``, or None; the cell's stdout and stderr go into ``output``
+    (a list) when one is given."""
     deadline = time.monotonic() + CELL_TIMEOUT_S
     while time.monotonic() < deadline:
         try:
@@ -268,10 +285,48 @@ async def _wait_for_reply(socket_, msg_id, result):
                 "execution_state") in ("restarting", "dead"):
             result["kernel_restarts"] += 1
             return None
+        if (output is not None and message.get("msg_type") == "stream"
+                and message.get("parent_header", {}).get("msg_id") == msg_id):
+            output.append(message["content"]["text"])
         if (message.get("channel") == "shell"
                 and message.get("parent_header", {}).get("msg_id") == msg_id):
             return message
     return None
+
+
+async def _in_order(server):
+    results = []
+    for notebook in NOTEBOOKS:
+        results.append((await run_notebook(server, notebook))[0])
+        print(f"  {results[-1]}", flush=True)
+    return results
+
+
+async def _two_heaviest(server):
+    notebooks = [ROOT / "notebooks" / name for name in HEAVIEST]
+    runs = await asyncio.gather(*(run_notebook(server, notebook) for notebook in notebooks))
+    for result, _ in runs:
+        print(f"  {result}", flush=True)
+    return [result for result, _ in runs]
+
+
+async def _tabs_open(server):
+    """01 to 04 one after the other, every tab left open: its session and a connected
+    websocket stay until the session ends (or until the course shuts that kernel down)."""
+    results, sockets = [], []
+    try:
+        for notebook in TABS_OPEN:
+            result, socket_ = await run_notebook(server, notebook, close_tab=False)
+            results.append(result)
+            sockets.append(socket_)
+            print(f"  {result}", flush=True)
+    finally:
+        for socket_ in sockets:
+            socket_.close()
+    return results
+
+
+PLAYS = {"in-order": _in_order, "two-heaviest": _two_heaviest, "tabs-open": _tabs_open}
 
 
 def play(learner, limit_bytes, workdir):
@@ -285,24 +340,15 @@ def play(learner, limit_bytes, workdir):
     server = Server(cgroup, workdir)
     sampler.start()
     try:
-        if learner == "in-order":
-            results = []
-            for notebook in NOTEBOOKS:
-                results.append(asyncio.run(run_notebook(server, notebook)))
-                print(f"  {results[-1]}", flush=True)
-        else:
-            async def both():
-                notebooks = [ROOT / "notebooks" / name for name in HEAVIEST]
-                return await asyncio.gather(*(run_notebook(server, nb) for nb in notebooks))
-            results = asyncio.run(both())
-            for result in results:
-                print(f"  {result}", flush=True)
+        results = asyncio.run(PLAYS[learner](server))
         kernels_left = server.request("GET", "/api/kernels")
     finally:
         sampler.stop.set()
         sampler.join()
         server.stop()
     pressure_after = pressure_totals()
+    restarts_logged = (workdir / "server.log").read_text().count("KernelRestarter: restarting")
+    told_by = {r["notebook"]: r["first_cell_output"] for r in results if r["first_cell_output"]}
     figures = {
         "learner": learner,
         "limit_gib": limit_bytes / GIB,
@@ -315,7 +361,14 @@ def play(learner, limit_bytes, workdir):
         "stalled_full_s": round((pressure_after["full"] - pressure_before["full"]) / 1e6, 2),
         "d_state_s": round(sampler.d_state_samples * 0.2, 1),
         "seconds": round(time.monotonic() - start, 1),
-        "kernels_lost": sum(r["error"] is not None or r["kernel_restarts"] > 0 for r in results),
+        # a notebook that failed or whose kernel restarted while it ran; the server's log also
+        # shows restarts of kernels nobody was reading from (a tab left open)
+        "kernels_lost": max(sum(r["error"] is not None or r["kernel_restarts"] > 0
+                                for r in results), restarts_logged),
+        "restarts_logged": restarts_logged,
+        "kernels_shut_by_course": sum(told.split("shut down to make room")[0].count(".ipynb")
+                                      for told in told_by.values()),
+        "told": told_by,
         "kernels_left_running": len(kernels_left),
         "notebooks": results,
     }
@@ -325,8 +378,8 @@ def play(learner, limit_bytes, workdir):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--learner", choices=("in-order", "two-heaviest"), action="append",
-                        help="which learner to play (repeatable; default both)")
+    parser.add_argument("--learner", choices=LEARNERS, action="append",
+                        help="which learner to play (repeatable; default all three)")
     parser.add_argument("--limit-gib", type=float, default=2.0, help="the cgroup's limit")
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results"
                         / "binder_session.json", help="where to write the figures")
@@ -336,7 +389,7 @@ def main():
     import tempfile
 
     all_figures = []
-    for learner in args.learner or ["in-order", "two-heaviest"]:
+    for learner in args.learner or LEARNERS:
         print(f"learner {learner}: {args.limit_gib} GiB cgroup", flush=True)
         with tempfile.TemporaryDirectory() as folder:
             workdir = Path(folder)
@@ -348,13 +401,18 @@ def main():
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(all_figures, indent=1))
     print("\n| learner | peak (anonymous) | limit hits | stalled (some / full) | D-state | "
-          "OOM kills | kernels lost | time |")
-    print("|---|---|---|---|---|---|---|---|")
+          "OOM kills | kernels lost | shut down by the course | time |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for f in all_figures:
         print(f"| {f['learner']} | {f['peak_gib']:.2f} ({f['anonymous_peak_gib']:.2f}) GiB of "
               f"{f['limit_gib']:g} | "
               f"{f['limit_hits']} | {f['stalled_some_s']} / {f['stalled_full_s']} s | "
-              f"{f['d_state_s']} s | {f['oom_kills']} | {f['kernels_lost']} | {f['seconds']} s |")
+              f"{f['d_state_s']} s | {f['oom_kills']} | "
+              f"{f['kernels_lost']} of {len(f['notebooks'])} | "
+              f"{f['kernels_shut_by_course']} | {f['seconds']} s |")
+    for f in all_figures:
+        for notebook, told in f["told"].items():
+            print(f"{f['learner']}, {notebook} told the learner: {told.strip()}")
     failed = any(f["kernels_lost"] or f["oom_kills"]
                  or f["stalled_some_s"] > STALLED_SHARE * f["seconds"] for f in all_figures)
     return 1 if failed else 0
