@@ -7,6 +7,7 @@ Run it from the repository root, on a machine that is otherwise idle:
     python benchmarks/run.py --skip-notebooks --json /tmp/bench.json
     python benchmarks/run.py --kernel-memory # only the notebook kernels' memory
     python benchmarks/run.py --monitor-only  # only the training dashboard's cost
+    python benchmarks/run.py --keras-monitor-only  # only the Keras dashboard callback's cost
 
 What it measures, each in its own module of this folder (its docstring says how), and the
 targets it checks:
@@ -27,7 +28,8 @@ targets it checks:
 6. bfloat16 against float32 (``bfloat16.py``). Target where the CPU has bfloat16 instructions:
    bfloat16 faster.
 7. The training dashboard's cost (``monitor_overhead.py``): ``train`` with the dashboard recorder
-   against plain ``train``. Target: at most 20 % slower.
+   against plain ``train``. Target: at most 20 % slower. 7b. The same for Keras ``fit`` with the
+   dashboard callback (``course_utils.lab.keras_monitor``) against plain ``fit``.
 
 Timings take the best of several repeats (the one least disturbed by other programs) and also
 report the median. Results go to stdout and to a JSON file (default
@@ -89,7 +91,10 @@ def _parser():
     parser.add_argument("--notebook", action="append", dest="kernel_notebooks",
                         help="with --kernel-memory: only this notebook (repeatable)")
     parser.add_argument("--monitor-only", action="store_true",
-                        help="measure only the dashboard recorder's overhead (item 6)")
+                        help="measure only the dashboard recorder's and the Keras dashboard "
+                        "callback's overheads (item 6)")
+    parser.add_argument("--keras-monitor-only", action="store_true",
+                        help="measure only the Keras dashboard callback's overhead (item 6b)")
     parser.add_argument("--steps", type=int, help="training steps per timing")
     parser.add_argument("--repeats", type=int, help="timings of each kind (best and median)")
     parser.add_argument("--notebook-timeout", type=int, default=1200,
@@ -114,10 +119,12 @@ def main(argv=None):
     if args.kernel_memory:
         kernel_memory.measure_kernels(report, args.kernel_notebooks, args.notebook_timeout)
         return finish(args.json, report, SUMMARY_ROWS, SUMMARY_NOTES)
-    if args.monitor_only:
-        print("\n6. Dashboard recorder overhead", flush=True)
-        report["monitor_overhead"] = monitor_overhead.measure_monitor_overhead(
-            settings["steps"], settings["repeats"])
+    if args.monitor_only or args.keras_monitor_only:
+        if args.monitor_only:
+            print("\n6. Dashboard recorder overhead", flush=True)
+            report["monitor_overhead"] = monitor_overhead.measure_monitor_overhead(
+                settings["steps"], settings["repeats"])
+        _measure_keras_monitor(report, settings, "6b")
         return finish(args.json, report, SUMMARY_ROWS, SUMMARY_NOTES)
 
     speed.measure(settings, report)
@@ -128,6 +135,7 @@ def main(argv=None):
     print("\n7. Dashboard recorder overhead", flush=True)
     report["monitor_overhead"] = monitor_overhead.measure_monitor_overhead(settings["steps"],
                                                                            settings["repeats"])
+    _measure_keras_monitor(report, settings, "7b")
     if not args.skip_playground:
         print("\n4. Playground redraw latency", flush=True)
         report["playground"] = playground_latency.measure_for_report(
@@ -144,6 +152,12 @@ def main(argv=None):
         kernel_memory.measure_kernels(report, args.kernel_notebooks, args.notebook_timeout)
 
     return finish(args.json, report, SUMMARY_ROWS, SUMMARY_NOTES)
+
+
+def _measure_keras_monitor(report, settings, number):
+    print(f"\n{number}. Keras dashboard callback overhead", flush=True)
+    report["keras_monitor_overhead"] = monitor_overhead.measure_keras_monitor_overhead(
+        settings["steps"], settings["repeats"])
 
 
 if __name__ == "__main__":

@@ -109,48 +109,19 @@ def _matmul_timer(size):
     return time_calls
 
 
-def build_keras_model(network):
-    """The course's ConvNet as a Keras Sequential model holding the same weights, compiled as a
-    Keras user would: SGD, sparse categorical cross-entropy on logits, accuracy metric."""
-    import keras
-
-    layers = keras.layers
-    model = keras.Sequential([
-        keras.Input((28, 28, 1)),
-        layers.Conv2D(64, 3, padding="same", activation="relu"),
-        layers.Conv2D(64, 3, padding="same", activation="relu"),
-        layers.MaxPooling2D(2, padding="same"),
-        layers.Conv2D(128, 3, padding="same", activation="relu"),
-        layers.Conv2D(128, 3, padding="same", activation="relu"),
-        layers.MaxPooling2D(2, padding="same"),
-        layers.Flatten(),
-        layers.Dense(10),
-    ])
-    model.set_weights([
-        variable.numpy()
-        for layer in network.weights
-        for variable in (network.weights[layer], network.biases[layer])
-    ])
-    model.compile(
-        optimizer=keras.optimizers.SGD(LEARNING_RATE),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
-    return model
-
-
 def measure_training(steps, repeats, time_matmul):
     """Seconds per step of course_utils ``train`` and of Keras ``fit``, and seconds per call of
     ``time_matmul()``, in interleaved repeats."""
     import numpy as np
 
     from course_utils.core.data import load_mnist
+    from course_utils.core.network import keras_convnet
     from course_utils.core.training import evaluate, train
     from course_utils.lab.experiments import EXPERIMENTS
 
     data = load_mnist("subset")
     network = EXPERIMENTS["proper"].create_network(SEED)
-    model = build_keras_model(network)
+    model = keras_convnet(network, LEARNING_RATE)
     batch = data.test_images[:BATCH_SIZE]
     mismatch = float(np.max(np.abs(model(batch, training=False).numpy() - network.logits(batch))))
 

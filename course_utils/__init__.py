@@ -10,7 +10,8 @@ Four parts, one module per concept; a part imports only from the parts above it 
     (per-layer statistics of the named outputs, and a diagnosis)
 ``lab``: the experiments and what they measure
     ``experiments`` (the post's three experiments and the numbers it reports), ``diagnostics``
-    (update ratio, gradients, dead ReLUs), ``monitor`` (the training dashboard), ``lsuv``,
+    (update ratio, gradients, dead ReLUs), ``monitor`` (the training dashboard),
+    ``keras_monitor`` (the same dashboard for any Keras model, a ``fit`` callback), ``lsuv``,
     ``deep_stack`` (spreads through a deep stack of dense layers), ``lr_grid`` (learning rate x
     network: the grid of short runs)
 ``views``: what the learner looks at

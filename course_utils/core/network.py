@@ -228,6 +228,35 @@ def split_parameters(parameters):
     return weights, biases, norms
 
 
+def keras_convnet(network, learning_rate):
+    """The same network as a Keras Sequential model holding a copy of ``network``'s weights,
+    compiled as a Keras user would: plain SGD at ``learning_rate``, sparse categorical
+    cross-entropy on the logits (the course's cost), accuracy metric.
+
+    Its layers are named like the course's weights: ``layer1`` .. ``layer4`` (Conv2D, 3x3,
+    ``"same"``, no activation: their outputs are ``layerN_conv``), each followed by its own
+    activation layer ``layerN_relu`` (or ``layerN_tanh``), and ``layer5`` (Dense, the logits).
+    Plain networks only (no BatchNorm).
+    """
+    if network.batch_norm:
+        raise ValueError("keras_convnet copies plain networks only, not BatchNorm ones")
+    layers = tf.keras.layers
+    stack = [tf.keras.Input((28, 28, 1))]
+    for number, layer in enumerate(CONV_WEIGHT_NAMES, start=1):
+        stack += [layers.Conv2D(WEIGHT_SHAPES[layer][-1], 3, padding="same", name=layer),
+                  layers.Activation(network.activation, name=f"{layer}_{network.activation}")]
+        if number % 2 == 0:
+            stack.append(layers.MaxPooling2D(2, padding="same"))
+    stack += [layers.Flatten(), layers.Dense(10, name="layer5")]
+    model = tf.keras.Sequential(stack, name="convnet")
+    model.set_weights([variable.numpy() for layer in WEIGHT_SHAPES
+                       for variable in (network.weights[layer], network.biases[layer])])
+    model.compile(optimizer=tf.keras.optimizers.SGD(learning_rate),
+                  loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    return model
+
+
 def _normalized(outputs, layer, norms):
     """``layerN_conv``, or with BatchNorm its normalized version (kept as ``layerN_bn``)."""
     values = outputs[f"{layer}_conv"]
