@@ -82,3 +82,9 @@ def test_check_data_gives_float32_images_and_int32_labels_without_copying():
 def test_check_data_names_what_is_wrong(images, labels, batch_size, message):
     with pytest.raises(ValueError, match=message):
         valid_data(images, labels, batch_size)
+
+
+def test_images_with_the_wrong_number_of_channels_are_refused():
+    with pytest.raises(ValueError, match=r"images must have shape \(N, 28, 28, 1\), got "
+                                         r"\(2, 28, 28, 3\)"):
+        valid_images(np.zeros((2, 28, 28, 3)))

@@ -231,6 +231,9 @@ def test_json_record_of_the_run(fake_runs, tmp_path, capsys):
         <= record.items()
     assert list(record["experiments"]) == ["proper"]
     assert record["experiments"]["proper"]["test_cost"] == pytest.approx(2.3)
+    code, _, _ = run_cli(capsys, "reproduce", "--experiments", "proper", "--steps", "5",
+                         "--json", str(target))  # again, into the folders made the first time
+    assert code == 0 and json.loads(target.read_text())["seed"] == 0
 
 
 def test_figures_into_a_file_that_is_not_a_folder(tmp_path, capsys):

@@ -167,6 +167,8 @@ def test_cost_labels_keep_two_significant_figures():
     fig = plot_grid(grid)
     labels = [text.get_text() for text in fig.axes[1].texts]
     assert labels == ["0.48", "2.3", "15", "6.7e2", "4.4e5"]
+    grid.cost[0, :2] = [99.0, 100.0]  # from 100 on: mantissa e exponent
+    assert [text.get_text() for text in plot_grid(grid).axes[1].texts][:2] == ["99", "1.0e2"]
 
 
 @pytest.mark.parametrize("kwargs, error, message", [

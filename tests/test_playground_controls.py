@@ -124,3 +124,12 @@ def test_the_train_button_thread_does_not_keep_the_kernel_alive(subset, monkeypa
 def test_a_batch_smaller_than_the_logits_table_shows_every_digit_of_it(subset):
     playground = Playground(data=subset, batch_size=3)  # the table holds up to 8 rows
     assert playground.logits_table.value.count("<tr>") == 2 + 3  # two header rows, one per digit
+
+
+def test_the_learning_rate_slider_reaches_every_rate_of_notebook_4s_grid(shared):
+    from course_utils.lab.lr_grid import HALF_DECADE_RATES
+
+    rate = shared.training.learning_rate
+    for grid_rate in HALF_DECADE_RATES:  # half a decade apart, rounded to two figures (3.2e-7)
+        stop = _stop(rate, grid_rate)
+        assert abs(stop - round(stop)) < 0.05, grid_rate
