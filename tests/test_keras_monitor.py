@@ -312,9 +312,20 @@ def test_what_it_cannot_record_is_refused():
     with pytest.raises(ValueError, match="one step at a time: compile the model with "
                        "steps_per_execution=1"):
         _fit(model, [DashboardCallback(SAMPLE)])
-    model = _compiled(sequential_model(), jit_compile=True)
-    with pytest.raises(ValueError, match="jit_compile=True: pass a sample batch"):
-        _fit(model, [DashboardCallback()])
+    # Keras turns XLA off while op determinism is on (the course's set_seed turns it on, so an
+    # earlier test may have): off for this case, as in a learner's process without set_seed
+    from tensorflow.python.framework import config as tf_config
+
+    deterministic = tf_config.is_op_determinism_enabled()
+    tf_config.disable_op_determinism()
+    try:
+        model = _compiled(sequential_model(), jit_compile=True)
+        assert model.jit_compile
+        with pytest.raises(ValueError, match="jit_compile=True: pass a sample batch"):
+            _fit(model, [DashboardCallback()])
+    finally:
+        if deterministic:
+            tf_config.enable_op_determinism()
     first, second = keras.Input((2,)), keras.Input((2,))
     two_inputs = _compiled(keras.Model([first, second],
                                        layers.Dense(3)(layers.Add()([first, second]))))
